@@ -1,0 +1,9 @@
+//! Check `backup_cron` (SPEC §3).
+
+use crate::outcome::Outcome;
+use crate::policy::Policy;
+use crate::view::System;
+
+pub fn run(_policy: &Policy, _system: &System) -> Outcome {
+    Outcome::Error("check backup_cron is not implemented yet".into())
+}

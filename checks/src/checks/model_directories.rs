@@ -1,0 +1,9 @@
+//! Check `model_directories` (SPEC §3).
+
+use crate::outcome::Outcome;
+use crate::policy::Policy;
+use crate::view::System;
+
+pub fn run(_policy: &Policy, _system: &System) -> Outcome {
+    Outcome::Error("check model_directories is not implemented yet".into())
+}

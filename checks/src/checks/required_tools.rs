@@ -1,0 +1,9 @@
+//! Check `required_tools` (SPEC §3).
+
+use crate::outcome::Outcome;
+use crate::policy::Policy;
+use crate::view::System;
+
+pub fn run(_policy: &Policy, _system: &System) -> Outcome {
+    Outcome::Error("check required_tools is not implemented yet".into())
+}

@@ -1,0 +1,17 @@
+//! citadel-checks: the Citadel policy, a read-only view of a system under a root, the parsers for each source
+//! of truth, and the ten checks. Nothing in this crate writes.
+
+pub mod checks;
+pub mod error;
+pub mod mountinfo;
+pub mod outcome;
+pub mod policy;
+pub mod root;
+pub mod view;
+
+pub use checks::{Check, CHECKS};
+pub use error::{FactError, FactErrorKind};
+pub use outcome::{CheckResult, Finding, Outcome, Status};
+pub use policy::Policy;
+pub use root::SystemRoot;
+pub use view::System;
