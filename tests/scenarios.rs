@@ -44,10 +44,7 @@ fn run_scenario(name: &str) -> Result<(), Failed> {
     let mut sorted_ids = CHECK_IDS.to_vec();
     sorted_ids.sort();
     if expected_ids != sorted_ids {
-        return Err(format!(
-            "scenario.toml [expect] must name all ten checks, it names {expected_ids:?}"
-        )
-        .into());
+        return Err(format!("scenario.toml [expect] must name all ten checks, it names {expected_ids:?}").into());
     }
 
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_citadel-check"));
@@ -55,8 +52,7 @@ fn run_scenario(name: &str) -> Result<(), Failed> {
         .arg(dir.path())
         .args(["--json", "-", "--format", "terse", "-q"]);
     if let Some(policy) = &scenario.policy {
-        cmd.arg("--config")
-            .arg(common::fixtures_dir().join(name).join(policy));
+        cmd.arg("--config").arg(common::fixtures_dir().join(name).join(policy));
     }
     let output = cmd.output()?;
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -68,25 +64,18 @@ fn run_scenario(name: &str) -> Result<(), Failed> {
     })?;
 
     let mut problems = Vec::new();
-    let checks = report["checks"]
-        .as_array()
-        .ok_or("report has no checks array")?;
+    let checks = report["checks"].as_array().ok_or("report has no checks array")?;
     for check in checks {
         let id = check["id"].as_str().unwrap_or("?");
         let status = check["status"].as_str().unwrap_or("?");
         let want = scenario.expect.get(id).map(String::as_str).unwrap_or("?");
         if status != want {
-            problems.push(format!(
-                "{id}: expected {want}, got {status}: {}",
-                check_summary(check)
-            ));
+            problems.push(format!("{id}: expected {want}, got {status}: {}", check_summary(check)));
         }
         for needle in scenario.findings.get(id).into_iter().flatten() {
             let hay = check_summary(check);
             if !hay.contains(needle.as_str()) {
-                problems.push(format!(
-                    "{id}: no finding mentions {needle:?}; findings: {hay}"
-                ));
+                problems.push(format!("{id}: no finding mentions {needle:?}; findings: {hay}"));
             }
         }
     }

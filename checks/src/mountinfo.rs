@@ -94,10 +94,7 @@ impl Mount {
 
     /// The options as one comma-separated string, as `findmnt -o OPTIONS` prints them.
     pub fn options_string(&self) -> String {
-        self.all_options()
-            .map(|o| o.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.all_options().map(|o| o.to_string()).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -130,11 +127,7 @@ impl MountTable {
     /// another at the same point when its parent is that other mount (an overmount); the visible one is the
     /// one no other mount at that point has as its parent.
     pub fn visible_at(&self, mount_point: &Path) -> Option<&Mount> {
-        let here: Vec<&Mount> = self
-            .mounts
-            .iter()
-            .filter(|m| m.mount_point == mount_point)
-            .collect();
+        let here: Vec<&Mount> = self.mounts.iter().filter(|m| m.mount_point == mount_point).collect();
         here.iter()
             .rev()
             .find(|m| !here.iter().any(|other| other.parent_id == m.id))
@@ -148,9 +141,7 @@ impl MountTable {
         let mut best: Option<&Mount> = None;
         for m in &self.mounts {
             if path.starts_with(&m.mount_point)
-                && best.is_none_or(|b| {
-                    m.mount_point.components().count() > b.mount_point.components().count()
-                })
+                && best.is_none_or(|b| m.mount_point.components().count() > b.mount_point.components().count())
             {
                 best = Some(m);
             }
@@ -160,10 +151,8 @@ impl MountTable {
 }
 
 fn parse_line(line: &str) -> Result<Mount, String> {
-    let info = MountInfo::from_line(line)
-        .map_err(|e| format!("malformed mountinfo line ({e}): {}", shorten(line)))?;
-    let devnum =
-        DevNum::parse(&info.majmin).ok_or_else(|| format!("bad major:minor {:?}", info.majmin))?;
+    let info = MountInfo::from_line(line).map_err(|e| format!("malformed mountinfo line ({e}): {}", shorten(line)))?;
+    let devnum = DevNum::parse(&info.majmin).ok_or_else(|| format!("bad major:minor {:?}", info.majmin))?;
     // procfs-core keeps options in hash maps; take them in the kernel's order from the raw fields instead.
     let fields: Vec<&str> = line.split(' ').collect();
     let mount_options = split_options(fields[5]);
@@ -199,15 +188,9 @@ pub fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
-            let value = (bytes[i + 1] - b'0') as u32 * 64
-                + (bytes[i + 2] - b'0') as u32 * 8
-                + (bytes[i + 3] - b'0') as u32;
+        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
+            let value =
+                (bytes[i + 1] - b'0') as u32 * 64 + (bytes[i + 2] - b'0') as u32 * 8 + (bytes[i + 3] - b'0') as u32;
             if value <= 0xff {
                 out.push(value as u8);
                 i += 4;
@@ -250,13 +233,7 @@ mod tests {
         let table = MountTable::parse(SAMPLE).unwrap();
         assert_eq!(table.mounts.len(), 5);
         let models = table.visible_at(Path::new("/mnt/citadel-models")).unwrap();
-        assert_eq!(
-            models.devnum,
-            DevNum {
-                major: 259,
-                minor: 1
-            }
-        );
+        assert_eq!(models.devnum, DevNum { major: 259, minor: 1 });
         assert_eq!(
             models.options_string(),
             "rw,noatime,nodiratime,rw,nobarrier,data=writeback"
@@ -276,10 +253,7 @@ mod tests {
 81 80 0:50 / /mnt/m rw - tmpfs tmpfs rw
 ";
         let table = MountTable::parse(text).unwrap();
-        assert_eq!(
-            table.visible_at(Path::new("/mnt/m")).unwrap().fs_type,
-            "tmpfs"
-        );
+        assert_eq!(table.visible_at(Path::new("/mnt/m")).unwrap().fs_type, "tmpfs");
         assert_eq!(table.containing(Path::new("/mnt/m/active")).unwrap().id, 81);
         assert_eq!(table.containing(Path::new("/opt")).unwrap().id, 27);
     }
@@ -292,9 +266,7 @@ mod tests {
 
     #[test]
     fn garbage_names_its_line() {
-        let err =
-            MountTable::parse("27 1 254:0 / / rw - ext4 /dev/vda rw\nthis is not mountinfo\n")
-                .unwrap_err();
+        let err = MountTable::parse("27 1 254:0 / / rw - ext4 /dev/vda rw\nthis is not mountinfo\n").unwrap_err();
         assert_eq!(err.0, 2);
         assert!(err.1.contains("this is not mountinfo"), "{}", err.1);
         assert!(MountTable::parse("").unwrap().mounts.is_empty());

@@ -190,8 +190,8 @@ impl Policy {
                 });
             }
         }
-        for path in std::iter::once(self.app.dir.clone())
-            .chain(self.app.subdirectories.iter().map(|s| self.app.dir.join(s)))
+        for path in
+            std::iter::once(self.app.dir.clone()).chain(self.app.subdirectories.iter().map(|s| self.app.dir.join(s)))
         {
             let storage = self.storage_containing(&path);
             dirs.push(RequiredDir { path, storage });
@@ -229,9 +229,7 @@ impl FromStr for DeviceSpec {
         } else if s.starts_with("/dev/") && s.len() > "/dev/".len() {
             Ok(DeviceSpec::Path(PathBuf::from(s)))
         } else {
-            Err(format!(
-                "device {s:?} is not a /dev path, UUID=… or LABEL=…"
-            ))
+            Err(format!("device {s:?} is not a /dev path, UUID=… or LABEL=…"))
         }
     }
 }
@@ -336,14 +334,8 @@ mod tests {
     #[test]
     fn embedded_policy_is_the_citadel_layout() {
         let p = Policy::embedded();
-        assert_eq!(
-            p.storage.models.mount_point,
-            PathBuf::from("/mnt/citadel-models")
-        );
-        assert_eq!(
-            p.storage.models.device,
-            DeviceSpec::Path("/dev/nvme1n1".into())
-        );
+        assert_eq!(p.storage.models.mount_point, PathBuf::from("/mnt/citadel-models"));
+        assert_eq!(p.storage.models.device, DeviceSpec::Path("/dev/nvme1n1".into()));
         assert_eq!(p.storage.backup.scheduler, "mq-deadline");
         assert_eq!(p.models.names.len(), 7);
         assert_eq!(
@@ -369,10 +361,7 @@ mod tests {
             active.storage.unwrap().mount_point,
             PathBuf::from("/mnt/citadel-models")
         );
-        let logs = dirs
-            .iter()
-            .find(|d| d.path == Path::new("/opt/citadel/logs"))
-            .unwrap();
+        let logs = dirs.iter().find(|d| d.path == Path::new("/opt/citadel/logs")).unwrap();
         assert!(logs.storage.is_none());
         assert_eq!(dirs.len(), 2 + 4 + 4 + 1 + 5);
     }

@@ -125,8 +125,7 @@ impl SystemRoot {
                 continue;
             }
             let candidate = resolved.join(&part);
-            let meta = fs::symlink_metadata(self.path(&candidate))
-                .map_err(|e| FactError::from_io(&candidate, &e))?;
+            let meta = fs::symlink_metadata(self.path(&candidate)).map_err(|e| FactError::from_io(&candidate, &e))?;
             if !meta.file_type().is_symlink() {
                 resolved = candidate;
                 continue;
@@ -135,8 +134,7 @@ impl SystemRoot {
             if links > MAX_SYMLINKS {
                 return Err(FactError::new(abs, FactErrorKind::TooManyLinks));
             }
-            let target = fs::read_link(self.path(&candidate))
-                .map_err(|e| FactError::from_io(&candidate, &e))?;
+            let target = fs::read_link(self.path(&candidate)).map_err(|e| FactError::from_io(&candidate, &e))?;
             if target.is_absolute() {
                 resolved = PathBuf::from("/");
             }
@@ -214,10 +212,7 @@ mod tests {
         let (_d, root) = tree();
         symlink("b", root.path("/opt/a")).unwrap();
         symlink("a", root.path("/opt/b")).unwrap();
-        assert_eq!(
-            root.resolve("/opt/a").unwrap_err().kind,
-            FactErrorKind::TooManyLinks
-        );
+        assert_eq!(root.resolve("/opt/a").unwrap_err().kind, FactErrorKind::TooManyLinks);
     }
 
     #[test]

@@ -88,8 +88,7 @@ pub fn materialize(name: &str, dest: &Path) -> Result<Scenario, String> {
     }
     let overlay = fixtures_dir().join(name).join("root");
     if overlay.is_dir() {
-        copy_tree(&overlay, dest)
-            .map_err(|e| format!("{name}: copying {}: {e}", overlay.display()))?;
+        copy_tree(&overlay, dest).map_err(|e| format!("{name}: copying {}: {e}", overlay.display()))?;
     }
     for rel in &scenario.remove {
         let path = dest.join(rel);
@@ -102,8 +101,7 @@ pub fn materialize(name: &str, dest: &Path) -> Result<Scenario, String> {
         result.map_err(|e| format!("{name}: remove {rel}: {e}"))?;
     }
     for chmod in &scenario.chmod {
-        let mode = u32::from_str_radix(&chmod.mode, 8)
-            .map_err(|e| format!("{name}: chmod {}: {e}", chmod.mode))?;
+        let mode = u32::from_str_radix(&chmod.mode, 8).map_err(|e| format!("{name}: chmod {}: {e}", chmod.mode))?;
         fs::set_permissions(dest.join(&chmod.path), fs::Permissions::from_mode(mode))
             .map_err(|e| format!("{name}: chmod {}: {e}", chmod.path))?;
     }
@@ -143,10 +141,7 @@ fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
         } else {
             fs::copy(&from, &to)?;
             let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
-            fs::set_permissions(
-                &to,
-                fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }),
-            )?;
+            fs::set_permissions(&to, fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }))?;
         }
     }
     Ok(())
