@@ -7,6 +7,7 @@ pub mod mountinfo;
 pub mod outcome;
 pub mod policy;
 pub mod root;
+pub mod udev;
 pub mod view;
 
 pub use checks::{Check, CHECKS};

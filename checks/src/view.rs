@@ -8,10 +8,12 @@ use std::sync::OnceLock;
 use crate::error::FactError;
 use crate::mountinfo::MountTable;
 use crate::root::SystemRoot;
+use crate::udev::RuleSet;
 
 pub struct System {
     root: SystemRoot,
     mounts: OnceLock<Result<MountTable, FactError>>,
+    udev_rules: OnceLock<Result<RuleSet, FactError>>,
 }
 
 impl System {
@@ -19,6 +21,7 @@ impl System {
         System {
             root,
             mounts: OnceLock::new(),
+            udev_rules: OnceLock::new(),
         }
     }
 
@@ -29,6 +32,11 @@ impl System {
     /// `/proc/self/mountinfo`.
     pub fn mounts(&self) -> Result<&MountTable, FactError> {
         cached(&self.mounts, || MountTable::load(&self.root))
+    }
+
+    /// The udev rules in the standard rule directories, in the order udev applies them.
+    pub fn udev_rules(&self) -> Result<&RuleSet, FactError> {
+        cached(&self.udev_rules, || RuleSet::load(&self.root))
     }
 }
 
