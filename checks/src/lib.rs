@@ -7,6 +7,7 @@ pub mod mountinfo;
 pub mod outcome;
 pub mod policy;
 pub mod root;
+pub mod systemd;
 pub mod udev;
 pub mod view;
 

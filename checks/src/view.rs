@@ -8,12 +8,14 @@ use std::sync::OnceLock;
 use crate::error::FactError;
 use crate::mountinfo::MountTable;
 use crate::root::SystemRoot;
+use crate::systemd::Systemd;
 use crate::udev::RuleSet;
 
 pub struct System {
     root: SystemRoot,
     mounts: OnceLock<Result<MountTable, FactError>>,
     udev_rules: OnceLock<Result<RuleSet, FactError>>,
+    systemd: OnceLock<Result<Systemd, FactError>>,
 }
 
 impl System {
@@ -22,6 +24,7 @@ impl System {
             root,
             mounts: OnceLock::new(),
             udev_rules: OnceLock::new(),
+            systemd: OnceLock::new(),
         }
     }
 
@@ -37,6 +40,11 @@ impl System {
     /// The udev rules in the standard rule directories, in the order udev applies them.
     pub fn udev_rules(&self) -> Result<&RuleSet, FactError> {
         cached(&self.udev_rules, || RuleSet::load(&self.root))
+    }
+
+    /// The systemd unit directories (units, masks, `*.wants` links) and whether systemd runs.
+    pub fn systemd(&self) -> Result<&Systemd, FactError> {
+        cached(&self.systemd, || Systemd::load(&self.root))
     }
 }
 
