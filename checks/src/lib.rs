@@ -2,6 +2,7 @@
 //! of truth, and the ten checks. Nothing in this crate writes.
 
 pub mod checks;
+pub mod cron;
 pub mod error;
 pub mod mountinfo;
 pub mod outcome;

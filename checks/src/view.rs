@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use crate::cron::Cron;
 use crate::error::FactError;
 use crate::mountinfo::MountTable;
 use crate::root::SystemRoot;
@@ -16,6 +17,7 @@ pub struct System {
     mounts: OnceLock<Result<MountTable, FactError>>,
     udev_rules: OnceLock<Result<RuleSet, FactError>>,
     systemd: OnceLock<Result<Systemd, FactError>>,
+    cron: OnceLock<Result<Cron, FactError>>,
 }
 
 impl System {
@@ -25,6 +27,7 @@ impl System {
             mounts: OnceLock::new(),
             udev_rules: OnceLock::new(),
             systemd: OnceLock::new(),
+            cron: OnceLock::new(),
         }
     }
 
@@ -45,6 +48,11 @@ impl System {
     /// The systemd unit directories (units, masks, `*.wants` links) and whether systemd runs.
     pub fn systemd(&self) -> Result<&Systemd, FactError> {
         cached(&self.systemd, || Systemd::load(&self.root))
+    }
+
+    /// cron: the installed daemon, its crontab files and /etc/cron.daily.
+    pub fn cron(&self) -> Result<&Cron, FactError> {
+        cached(&self.cron, || Cron::load(&self.root))
     }
 }
 
