@@ -1,1 +1,4 @@
 //! citadel-fixers: primitive actions (plan, dry-run diff, atomic apply) and the ten fixers.
+
+pub mod action;
+pub mod diff;
