@@ -2,7 +2,15 @@
 
 pub mod action;
 pub mod atomic;
+pub mod audit;
+pub mod backup;
 pub mod clock;
 pub mod diff;
 pub mod fspath;
+pub mod host;
+pub mod lock;
+pub mod mount_guard;
 pub mod obstacle;
+pub mod outcome;
+pub mod privilege;
+pub mod validate;
