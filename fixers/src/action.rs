@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use citadel_checks::SystemRoot;
 use serde::Serialize;
 
 /// The package manager that installs missing tools.
@@ -328,6 +329,19 @@ impl Plan {
     pub fn extend(&mut self, other: Plan) {
         self.actions.extend(other.actions);
         self.refusals.extend(other.refusals);
+    }
+
+    /// The actions as reports show them, each file write with its diff from the content under `root` now.
+    pub fn reports(&self, root: &SystemRoot) -> Vec<ActionReport> {
+        self.actions
+            .iter()
+            .map(|action| ActionReport {
+                kind: action.kind().to_string(),
+                target: action.target(),
+                summary: action.summary(),
+                diff: crate::diff::action_diff(action, root),
+            })
+            .collect()
     }
 }
 
