@@ -68,11 +68,15 @@ impl<'a> Applier<'a> {
         {
             Ok(audit) => audit,
             Err(e) => {
-                let message = format!("not applied: cannot open the audit log {AUDIT_LOG}: {e}");
+                // Rule 8 holds even here: nothing is applied that cannot be recorded.
+                let (status, message) = refused(
+                    format!("not applied: the audit log {AUDIT_LOG} cannot be opened: {e}"),
+                    "make /opt/citadel/logs a writable directory, then run --fix again",
+                );
                 return plan
                     .actions
                     .iter()
-                    .map(|a| ActionResult::new(a, ActionStatus::Failed, message.clone()))
+                    .map(|a| ActionResult::new(a, status, message.clone()))
                     .collect();
             }
         };
