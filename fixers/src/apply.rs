@@ -519,6 +519,71 @@ fn refuse_in_the_way(system_path: &Path, existing: &Existing, wanted: &str) -> D
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::CommandOutput;
+    use std::cell::RefCell;
+
+    /// Fails every command whose line contains `fail_on`; records all.
+    struct ScriptedHost {
+        fail_on: &'static str,
+        ran: RefCell<Vec<String>>,
+    }
+
+    impl Host for ScriptedHost {
+        fn run(&self, argv: &[String]) -> io::Result<CommandOutput> {
+            let line = argv.join(" ");
+            self.ran.borrow_mut().push(line.clone());
+            let busy = line.contains(self.fail_on);
+            Ok(CommandOutput {
+                code: Some(if busy { 32 } else { 0 }),
+                stdout: String::new(),
+                stderr: if busy {
+                    format!("{}: target is busy.\n", argv[0])
+                } else {
+                    String::new()
+                },
+            })
+        }
+        fn write_sysfs(&self, _: &Path, _: &str) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn commands_run_in_order_and_the_first_failure_ends_the_action() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = SystemRoot::new(dir.path());
+        let lock = crate::lock::acquire(&root, std::time::Duration::ZERO).unwrap();
+        let host = ScriptedHost {
+            fail_on: "umount",
+            ran: RefCell::default(),
+        };
+        let applier = Applier::new(&root, &lock, &Policy::embedded(), &host);
+        let cycle = Action::UmountMount {
+            target: "/mnt/citadel-models".into(),
+        };
+        let (status, message) = applier.run_commands(&cycle);
+        assert_eq!(status, ActionStatus::Failed);
+        assert_eq!(
+            message,
+            "`umount /mnt/citadel-models` exited with 32: umount: target is busy."
+        );
+        assert_eq!(
+            *host.ran.borrow(),
+            ["umount /mnt/citadel-models"],
+            "mount is not tried after"
+        );
+        let remount = Action::Remount {
+            target: "/mnt/citadel-models".into(),
+            options: vec!["noatime".into()],
+        };
+        assert_eq!(
+            applier.run_commands(&remount),
+            (
+                ActionStatus::Applied,
+                "ran mount -o remount,noatime /mnt/citadel-models".to_string()
+            )
+        );
+    }
 
     #[test]
     fn sysfs_choice_lists_show_the_active_one_in_brackets() {
