@@ -261,18 +261,6 @@ impl Action {
                 | Action::Run { .. }
         )
     }
-
-    /// The path this action creates or changes on the file system, if it is a file-level action.
-    pub fn path(&self) -> Option<PathBuf> {
-        match self {
-            Action::CreateDir { path, .. }
-            | Action::SetOwnerMode { path, .. }
-            | Action::WriteFile { path, .. }
-            | Action::Symlink { path, .. } => Some(path.clone()),
-            Action::EnableUnit { unit, wanted_by, .. } => Some(unit_link_path(unit, wanted_by)),
-            _ => None,
-        }
-    }
 }
 
 /// `/etc/systemd/system/<wanted_by>.wants/<unit>`: where `systemctl enable` puts the link.
@@ -453,7 +441,6 @@ mod tests {
             vec![strings(&["mount", "-t", "ext4", "-o", "noatime", "/dev/sda", "/mnt/m"])]
         );
         assert!(explicit.is_kernel_action());
-        assert_eq!(explicit.path(), None);
     }
 
     #[test]

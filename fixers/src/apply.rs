@@ -23,7 +23,7 @@ use crate::audit::{AuditLog, AUDIT_LOG};
 use crate::fspath::{self, Located};
 use crate::host::Host;
 use crate::lock::LockGuard;
-use crate::obstacle::{in_the_way, inspect, Existing};
+use crate::obstacle::{self, inspect, Existing};
 use crate::outcome::{ActionResult, ActionStatus};
 use crate::{atomic, backup, mount_guard, validate};
 
@@ -512,8 +512,8 @@ fn refused(why: impl Into<String>, by_hand: impl Into<String>) -> Done {
 }
 
 fn refuse_in_the_way(system_path: &Path, existing: &Existing, wanted: &str) -> Done {
-    let (why, by_hand) = in_the_way(system_path, existing, wanted);
-    refused(why, by_hand)
+    let refusal = obstacle::refusal(system_path, existing, wanted);
+    refused(refusal.why, refusal.by_hand)
 }
 
 #[cfg(test)]

@@ -158,13 +158,11 @@ pub fn remove_stale_temps(dest: &Path) -> io::Result<usize> {
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(rest) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(prefix.to_str().unwrap_or("\0")))
-        else {
+        let Some(rest) = name.as_encoded_bytes().strip_prefix(prefix.as_encoded_bytes()) else {
             continue;
         };
-        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+        let pid = rest.split(|&b| b == b'.').next().unwrap_or_default();
+        let Some(pid) = std::str::from_utf8(pid).ok().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
         if pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists() {

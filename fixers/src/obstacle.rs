@@ -7,6 +7,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::action::Refusal;
+
 /// What is at a path, as far as replacing it is concerned. Symlinks are never followed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Existing {
@@ -62,9 +64,10 @@ pub fn inspect(host_path: &Path) -> io::Result<Existing> {
     })
 }
 
-/// The refusal text for something in the way at `system_path`, and what to do by hand.
-pub fn in_the_way(system_path: &Path, existing: &Existing, wanted: &str) -> (String, String) {
-    (
+/// The refusal for something that is in the way of `wanted` ("a symlink") at `system_path`.
+pub fn refusal(system_path: &Path, existing: &Existing, wanted: &str) -> Refusal {
+    Refusal::new(
+        system_path.display().to_string(),
         format!(
             "{} is {}, in the way of {wanted}; citadel-check never deletes data",
             system_path.display(),
