@@ -136,20 +136,15 @@ impl<'a> Applier<'a> {
 
     /// A kernel action under a root that is not `/`: nothing runs; the message says what would.
     fn not_on_this_root(&self, action: &Action) -> Done {
-        let what = match action {
+        let would = match action {
             Action::SysfsWrite { path, value } => format!("write {value:?} to {}", path.display()),
-            _ => action.command_line(),
+            _ => format!("run {}", action.command_line()),
         };
         (
             ActionStatus::Pending,
             format!(
-                "not run: the root is {}, not the running system; on the running system this would {}",
-                self.root.base().display(),
-                if matches!(action, Action::SysfsWrite { .. }) {
-                    what
-                } else {
-                    format!("run {what}")
-                }
+                "not run: the root is {}, not the running system; on the running system this would {would}",
+                self.root.base().display()
             ),
         )
     }
@@ -256,9 +251,10 @@ impl<'a> Applier<'a> {
             Ok(other) => return refuse_in_the_way(&located.system, &other, "a regular file"),
             Err(e) => return failed(path, e),
         };
-        if let Some((old, _)) = &current {
-            if old == content {
-                // Same bytes: at most owner and mode, in place; the mtime stays.
+        if let Some((old, meta)) = &current {
+            // Same bytes: at most owner and mode, in place; the mtime stays. A hard-linked file is replaced all
+            // the same (the rename gives it an inode of its own): cron refuses a file with more than one link.
+            if old == content && meta.nlink() == 1 {
                 return fix_owner_mode(&located.host, path, Some(uid), Some(gid), Some(mode));
             }
         }

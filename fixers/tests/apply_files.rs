@@ -401,3 +401,21 @@ fn nothing_is_applied_that_the_audit_log_cannot_record() {
     assert!(results[0].message.contains("audit log"), "{}", results[0].message);
     assert!(!tree.path("/opt/citadel/models").exists());
 }
+
+#[test]
+fn a_hard_linked_file_gets_an_inode_of_its_own_even_with_the_same_content() {
+    // Debian cron refuses a cron.d file whose link count is above 1.
+    let tree = Tree::new();
+    let path = tree.path("/etc/cron.d/citadel-backup");
+    fs::write(&path, "job\n").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+    fs::hard_link(&path, tree.path("/opt/citadel/job-copy")).unwrap();
+    let host = RecordingHost::default();
+    let action = write("/etc/cron.d/citadel-backup", "job\n", 0o644);
+    let results = tree.applier(&host).apply("backup_cron", &plan(vec![action.clone()]));
+    assert_eq!(results[0].status, ActionStatus::Applied, "{}", results[0].message);
+    assert_eq!(fs::metadata(&path).unwrap().nlink(), 1);
+    assert_eq!(fs::read_to_string(tree.path("/opt/citadel/job-copy")).unwrap(), "job\n");
+    let again = tree.applier(&host).apply("backup_cron", &plan(vec![action]));
+    assert_eq!(again[0].status, ActionStatus::Unchanged);
+}
