@@ -12,6 +12,8 @@ pub mod placement;
 pub mod policy;
 pub mod root;
 pub mod shipped;
+#[cfg(test)]
+mod testing;
 pub mod view;
 
 pub use checks::{Check, CHECKS};

@@ -73,6 +73,13 @@ struct Entry {
     is_table: bool,
 }
 
+/// A TOML syntax error: the parser's message and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub message: String,
+    pub span: Option<Range<usize>>,
+}
+
 /// A 1-based line and column, with the text of that line, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
@@ -93,12 +100,15 @@ pub struct Document<'a> {
 }
 
 impl<'a> Document<'a> {
-    /// Indexes `text`, and returns the first syntax error (message and span) if there is one.
-    pub fn parse(text: &'a str) -> (Document<'a>, Option<(String, Option<Range<usize>>)>) {
+    /// Indexes `text`, and returns the first syntax error if there is one.
+    pub fn parse(text: &'a str) -> (Document<'a>, Option<SyntaxError>) {
         let (table, errors) = DeTable::parse_recoverable(text);
         let mut entries = Vec::new();
         index_table(table.get_ref(), &KeyPath::default(), &mut entries);
-        let first_error = errors.first().map(|e| (e.message().to_string(), e.span()));
+        let first_error = errors.first().map(|e| SyntaxError {
+            message: e.message().to_string(),
+            span: e.span(),
+        });
         (Document { text, entries }, first_error)
     }
 
@@ -275,9 +285,9 @@ mod tests {
     fn a_broken_document_still_locates_its_keys() {
         let text = "[a]\nx = 1\ny = \nz = 2\n";
         let (doc, err) = Document::parse(text);
-        let (message, span) = err.unwrap();
-        assert!(message.contains("quoted"), "{message}");
-        let span = span.unwrap();
+        let err = err.unwrap();
+        assert!(err.message.contains("quoted"), "{}", err.message);
+        let span = err.span.unwrap();
         assert_eq!(doc.path_at(span.start).unwrap().to_string(), "a.y");
         assert_eq!(doc.location(span).line, 3);
     }
@@ -286,7 +296,7 @@ mod tests {
     fn columns_count_characters_not_bytes() {
         let text = "name = \"é\" x\n";
         let (doc, err) = Document::parse(text);
-        let span = err.unwrap().1.unwrap();
+        let span = err.unwrap().span.unwrap();
         assert_eq!(doc.location(span).column, 12);
     }
 }

@@ -13,8 +13,8 @@ impl Policy {
     /// Parses and validates the policy `text`, read from `path` (used in messages only).
     pub fn load(path: &Path, text: &str) -> Result<Policy, PolicyError> {
         let (doc, syntax_error) = Document::parse(text);
-        if let Some((message, span)) = syntax_error {
-            return Err(PolicyError::single(path, syntax_problem(&doc, &message, span)));
+        if let Some(err) = syntax_error {
+            return Err(PolicyError::single(path, syntax_problem(&doc, &err.message, err.span)));
         }
         let policy: Policy = toml::from_str(text).map_err(|e| PolicyError::single(path, shape_problem(&doc, &e)))?;
         let mut problems: Vec<Problem> = validate(&policy).into_iter().map(|i| value_problem(&doc, i)).collect();
