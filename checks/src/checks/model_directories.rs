@@ -38,9 +38,9 @@ fn findings(policy: &Policy, system: &System) -> Result<Vec<Finding>, FactError>
                     "a directory",
                     "missing",
                     format!(
-                        "Put the model {name} there (mkdir -p {subject} && chmod {} {subject}, then copy its files), \
-                         or remove it from [models].names",
-                        policy.models.min_mode
+                        "Put the model {name} there (mkdir -p {subject} && chmod {:04o} {subject}, then copy its \
+                         files), or remove it from [models].names",
+                        min_mode | 0o700
                     ),
                 ));
                 continue;
