@@ -44,8 +44,8 @@ mod tests {
         assert_eq!(names, shipped);
     }
 
-    /// The compliant fixture carries copies (git has no other way to give them mode 0755 in a tree): they must
-    /// never drift from the shipped scripts, or the `scripts` check would fail on the compliant scenario.
+    /// The compliant fixture tree carries installed copies: they must never drift from the shipped scripts, or
+    /// the `scripts` check would fail on the compliant scenario (and on every scenario based on it).
     #[test]
     fn the_compliant_fixture_has_the_shipped_scripts() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/compliant/root/opt/citadel/scripts");

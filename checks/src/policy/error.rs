@@ -39,6 +39,7 @@ impl PolicyError {
 }
 
 impl fmt::Display for PolicyError {
+    /// Lines separated by newlines, with no newline after the last one (callers print it with `eprintln!`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (n, problem) in self.problems.iter().enumerate() {
             if n > 0 {
@@ -50,7 +51,7 @@ impl fmt::Display for PolicyError {
                     writeln!(f, ":{}:{}: {}", loc.line, loc.column, problem.message)?;
                     write_snippet(f, loc)?;
                 }
-                None => writeln!(f, ": {}", problem.message)?,
+                None => write!(f, ": {}", problem.message)?,
             }
         }
         Ok(())
@@ -69,7 +70,7 @@ fn write_snippet(f: &mut fmt::Formatter<'_>, loc: &Location) -> fmt::Result {
     let text: String = loc.line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
     writeln!(f, "{gutter} |")?;
     writeln!(f, "{number} | {text}")?;
-    writeln!(
+    write!(
         f,
         "{gutter} | {}{}",
         " ".repeat(loc.column.saturating_sub(1)),
@@ -78,3 +79,36 @@ fn write_snippet(f: &mut fmt::Formatter<'_>, loc: &Location) -> fmt::Result {
 }
 
 impl std::error::Error for PolicyError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_block_per_problem_and_no_trailing_newline() {
+        let err = PolicyError {
+            file: "/p.toml".into(),
+            problems: vec![
+                Problem {
+                    key: Some("trim.timer".into()),
+                    location: Some(Location {
+                        line: 12,
+                        column: 9,
+                        line_text: "timer = \"x\"".into(),
+                        width: 3,
+                    }),
+                    message: "`trim.timer` = \"x\" is wrong".into(),
+                },
+                Problem {
+                    key: None,
+                    location: None,
+                    message: "also this".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            err.to_string(),
+            "/p.toml:12:9: `trim.timer` = \"x\" is wrong\n   |\n12 | timer = \"x\"\n   |         ^^^\n/p.toml: also this"
+        );
+    }
+}
