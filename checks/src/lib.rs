@@ -1,17 +1,24 @@
 //! citadel-checks: the Citadel policy, a read-only view of a system under a root, the parsers for each source
 //! of truth, and the ten checks. Nothing in this crate writes.
 
+pub mod accounts;
 pub mod checks;
+pub mod cron;
 pub mod error;
+pub mod filekind;
 pub mod mountinfo;
 pub mod outcome;
+pub mod placement;
 pub mod policy;
 pub mod root;
+pub mod shipped;
+#[cfg(test)]
+mod testing;
 pub mod view;
 
 pub use checks::{Check, CHECKS};
 pub use error::{FactError, FactErrorKind};
 pub use outcome::{CheckResult, Finding, Outcome, Status};
-pub use policy::Policy;
+pub use policy::{Policy, PolicyError};
 pub use root::SystemRoot;
 pub use view::System;

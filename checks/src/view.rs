@@ -5,6 +5,7 @@
 
 use std::sync::OnceLock;
 
+use crate::accounts::Accounts;
 use crate::error::FactError;
 use crate::mountinfo::MountTable;
 use crate::root::SystemRoot;
@@ -12,6 +13,7 @@ use crate::root::SystemRoot;
 pub struct System {
     root: SystemRoot,
     mounts: OnceLock<Result<MountTable, FactError>>,
+    accounts: OnceLock<Result<Accounts, FactError>>,
 }
 
 impl System {
@@ -19,6 +21,7 @@ impl System {
         System {
             root,
             mounts: OnceLock::new(),
+            accounts: OnceLock::new(),
         }
     }
 
@@ -29,6 +32,11 @@ impl System {
     /// `/proc/self/mountinfo`.
     pub fn mounts(&self) -> Result<&MountTable, FactError> {
         cached(&self.mounts, || MountTable::load(&self.root))
+    }
+
+    /// `/etc/passwd` and `/etc/group`.
+    pub fn accounts(&self) -> Result<&Accounts, FactError> {
+        cached(&self.accounts, || Accounts::load(&self.root))
     }
 }
 
