@@ -1,12 +1,19 @@
 //! citadel-checks: the Citadel policy, a read-only view of a system under a root, the parsers for each source
 //! of truth, and the ten checks. Nothing in this crate writes.
 
+pub mod blockdev;
 pub mod checks;
+pub mod devices;
 pub mod error;
+pub mod fstab;
 pub mod mountinfo;
+pub mod mountopts;
 pub mod outcome;
 pub mod policy;
 pub mod root;
+#[cfg(test)]
+mod testing;
+pub mod udev;
 pub mod view;
 
 pub use checks::{Check, CHECKS};
