@@ -251,6 +251,18 @@ pub fn split_options(field: &str) -> Vec<MountOption> {
     options
 }
 
+/// Writes a value as an fstab field: space, tab, newline and backslash as octal escapes (util-linux `mangle`).
+pub fn escape_field(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            ' ' | '\t' | '\n' | '\\' => out.push_str(&format!("\\{:03o}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn shorten(text: &str) -> String {
     const MAX: usize = 120;
     if text.len() <= MAX {
@@ -401,6 +413,21 @@ LABEL=data /data ext4 defaults 0 2x
         let e = entry(&fstab, "/mnt/with space\ttab");
         assert_eq!(e.source, FstabSource::Label("my disk".into()));
         assert_eq!(e.source_text, "LABEL=my disk");
+    }
+
+    #[test]
+    fn escaping_round_trips() {
+        assert_eq!(escape_field("/mnt/a b\tc\\d"), "/mnt/a\\040b\\011c\\134d");
+        for value in [
+            "/mnt/plain",
+            "/mnt/a b",
+            "tab\there",
+            "new\nline",
+            "back\\slash",
+            "caf\u{e9}",
+        ] {
+            assert_eq!(unescape(&escape_field(value)), value);
+        }
     }
 
     #[test]

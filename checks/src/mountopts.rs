@@ -234,8 +234,8 @@ pub struct Unmet {
     /// What is there instead, in words (`relatime`, `data=ordered (ext4's default: no data= option)`,
     /// `barrier=1, which contradicts it`).
     pub found: String,
-    /// True when an option explicitly says otherwise (fstab only).
-    pub contradicted: bool,
+    /// The option that explicitly says otherwise (fstab only).
+    pub contradicted_by: Option<String>,
 }
 
 /// What one policy option requires.
@@ -278,7 +278,7 @@ pub fn unmet_live<'a>(fs_type: &str, live: impl IntoIterator<Item = &'a MountOpt
                     unmet.push(Unmet {
                         wanted,
                         found,
-                        contradicted: false,
+                        contradicted_by: None,
                     });
                 }
             }
@@ -292,7 +292,7 @@ pub fn unmet_live<'a>(fs_type: &str, live: impl IntoIterator<Item = &'a MountOpt
                     unmet.push(Unmet {
                         wanted,
                         found,
-                        contradicted: false,
+                        contradicted_by: None,
                     });
                 }
             }
@@ -321,13 +321,13 @@ pub fn unmet_fstab(fs_type: &str, fstab: &[MountOption], policy: &[String]) -> V
                     unmet.push(Unmet {
                         wanted,
                         found: format!("{option}, which contradicts it"),
-                        contradicted: true,
+                        contradicted_by: Some(option.to_string()),
                     });
                 } else if let Some(found) = setting_unmet(&effective, setting, &value, Source::Fstab) {
                     unmet.push(Unmet {
                         wanted,
                         found,
-                        contradicted: false,
+                        contradicted_by: None,
                     });
                 }
             }
@@ -336,12 +336,12 @@ pub fn unmet_fstab(fs_type: &str, fstab: &[MountOption], policy: &[String]) -> V
                 Some(last) => unmet.push(Unmet {
                     wanted,
                     found: format!("{last}, which contradicts it"),
-                    contradicted: true,
+                    contradicted_by: Some(last.to_string()),
                 }),
                 None => unmet.push(Unmet {
                     wanted,
                     found: format!("no {} option", option.name),
-                    contradicted: false,
+                    contradicted_by: None,
                 }),
             },
         }
@@ -450,7 +450,7 @@ mod tests {
         assert_eq!(found[1], "diratime (the default, which the kernel does not show)");
         assert_eq!(found[2], "barrier=1 (the default, which the kernel does not show)");
         assert_eq!(found[3], "data=ordered (the default, which the kernel does not show)");
-        assert!(unmet.iter().all(|u| !u.contradicted));
+        assert!(unmet.iter().all(|u| u.contradicted_by.is_none()));
         let strict = live("63 43 7:0 / /m rw - ext4 /dev/loop0 rw");
         let unmet = unmet_live("ext4", &strict, &policy(&["relatime"]));
         assert_eq!(unmet[0].found, "strictatime (neither noatime nor relatime shown)");
@@ -541,7 +541,7 @@ mod tests {
         let unmet = fstab_unmet("defaults,noatime,nodiratime,barrier=0", MODELS);
         assert_eq!(wanted(&unmet), ["data=writeback"]);
         assert_eq!(unmet[0].found, "data=ordered (the default: no option sets it)");
-        assert!(!unmet[0].contradicted);
+        assert_eq!(unmet[0].contradicted_by, None);
         let unmet = fstab_unmet("defaults", MODELS);
         assert_eq!(wanted(&unmet), MODELS);
         assert_eq!(unmet[0].found, "relatime (the default: no option sets it)");
@@ -557,7 +557,7 @@ mod tests {
         let unmet = fstab_unmet("defaults,noatime,nodiratime,barrier=0,data=writeback,barrier=1", MODELS);
         assert_eq!(wanted(&unmet), ["barrier=0"]);
         assert_eq!(unmet[0].found, "barrier=1, which contradicts it");
-        assert!(unmet[0].contradicted);
+        assert_eq!(unmet[0].contradicted_by.as_deref(), Some("barrier=1"));
         // The kernel would end with noatime here, but the line says two things.
         let unmet = fstab_unmet("noatime,relatime", &["noatime"]);
         assert_eq!(unmet[0].found, "relatime, which contradicts it");

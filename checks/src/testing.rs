@@ -155,3 +155,88 @@ pub fn ext4_image(uuid: [u8; 16], label: &str) -> Vec<u8> {
     sb[0x78..0x78 + n].copy_from_slice(&label[..n]);
     image
 }
+
+pub const MODELS_UUID: &str = "3f6c2b1e-8d4a-4c7e-b5f2-1a9e0d7c6b54";
+pub const BACKUP_UUID: &str = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+pub const ROOT_UUID: &str = "0b2c1a7e-54d3-4f1e-9a39-6f2d8e1c7a10";
+
+/// The storage half of a compliant Citadel (the same facts as `fixtures/compliant`): the models file system on
+/// nvme1n1, the backup one on sda, the root on nvme0n1p2, with udev links, mountinfo and fstab.
+pub fn citadel_host() -> FakeRoot {
+    let fake = FakeRoot::new();
+    let dn = |major, minor| DevNum { major, minor };
+    let nvme0 = fake.disk(
+        "/sys/devices/pci0000:00/0000:00:04.0/nvme/nvme0",
+        "nvme0n1",
+        dn(259, 0),
+        "[none] mq-deadline kyber bfq ",
+        false,
+    );
+    fake.partition(&nvme0, "nvme0n1p2", dn(259, 3), 2);
+    fake.nvme_disk("nvme1n1", dn(259, 1), "[none] mq-deadline kyber bfq ");
+    fake.sata_disk("sda", dn(8, 0), "none [mq-deadline] kyber bfq ");
+    for (uuid, node) in [(MODELS_UUID, "nvme1n1"), (BACKUP_UUID, "sda"), (ROOT_UUID, "nvme0n1p2")] {
+        fake.link(
+            &Path::new("/dev/disk/by-uuid").join(uuid),
+            &Path::new("/dev").join(node),
+        );
+    }
+    fake.link(
+        Path::new("/dev/disk/by-label/citadel-models"),
+        Path::new("/dev/nvme1n1"),
+    );
+    fake.link(Path::new("/dev/disk/by-label/citadel-backup"), Path::new("/dev/sda"));
+    fake.dir("/mnt/citadel-models/active");
+    fake.dir("/mnt/citadel-backup/models");
+    fake.file(
+        "/proc/self/mountinfo",
+        "22 28 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n\
+         28 1 259:3 / / rw,relatime shared:1 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro\n\
+         63 28 259:1 / /mnt/citadel-models rw,noatime,nodiratime shared:33 - ext4 /dev/nvme1n1 rw,nobarrier,data=writeback\n\
+         64 28 8:0 / /mnt/citadel-backup rw,noatime shared:35 - ext4 /dev/sda rw,data=ordered\n",
+    );
+    fake.file(
+        "/etc/fstab",
+        format!(
+            "# <file system> <mount point>   <type>  <options>       <dump>  <pass>\n\
+             UUID={ROOT_UUID} /               ext4    errors=remount-ro 0       1\n\
+             # Citadel storage\n\
+             UUID={MODELS_UUID} /mnt/citadel-models ext4 defaults,noatime,nodiratime,barrier=0,data=writeback 0 2\n\
+             UUID={BACKUP_UUID} /mnt/citadel-backup ext4 defaults,noatime,barrier=1,data=ordered 0 2\n"
+        ),
+    );
+    fake
+}
+
+impl FakeRoot {
+    fn edit_lines(&self, abs: &str, edit: impl Fn(&str) -> String) {
+        let text = fs::read_to_string(self.root.path(abs)).expect("read");
+        let edited: Vec<String> = text.lines().map(edit).collect();
+        self.file(abs, edited.join("\n") + "\n");
+    }
+
+    /// Edits /etc/fstab line by line.
+    pub fn fstab_edit(&self, edit: impl Fn(&str) -> String) {
+        self.edit_lines("/etc/fstab", edit);
+    }
+
+    pub fn mountinfo_without(&self, mount_point: &str) {
+        let needle = format!(" {mount_point} ");
+        let text = fs::read_to_string(self.root.path("/proc/self/mountinfo")).expect("read");
+        let kept: String = text
+            .lines()
+            .filter(|l| !l.contains(&needle))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        self.file("/proc/self/mountinfo", kept);
+    }
+
+    pub fn mountinfo_append(&self, line: &str) {
+        let text = fs::read_to_string(self.root.path("/proc/self/mountinfo")).expect("read");
+        self.file("/proc/self/mountinfo", format!("{text}{line}\n"));
+    }
+
+    pub fn mountinfo_replace(&self, from: &str, to: &str) {
+        self.edit_lines("/proc/self/mountinfo", |l| l.replace(from, to));
+    }
+}

@@ -6,12 +6,16 @@
 use std::sync::OnceLock;
 
 use crate::error::FactError;
+use crate::fstab::Fstab;
 use crate::mountinfo::MountTable;
 use crate::root::SystemRoot;
+use crate::udev::RuleSet;
 
 pub struct System {
     root: SystemRoot,
     mounts: OnceLock<Result<MountTable, FactError>>,
+    fstab: OnceLock<Result<Fstab, FactError>>,
+    udev_rules: OnceLock<Result<RuleSet, FactError>>,
 }
 
 impl System {
@@ -19,6 +23,8 @@ impl System {
         System {
             root,
             mounts: OnceLock::new(),
+            fstab: OnceLock::new(),
+            udev_rules: OnceLock::new(),
         }
     }
 
@@ -29,6 +35,16 @@ impl System {
     /// `/proc/self/mountinfo`.
     pub fn mounts(&self) -> Result<&MountTable, FactError> {
         cached(&self.mounts, || MountTable::load(&self.root))
+    }
+
+    /// `/etc/fstab`. Lines that do not parse are in `problems`, not errors; a missing file is `NotFound`.
+    pub fn fstab(&self) -> Result<&Fstab, FactError> {
+        cached(&self.fstab, || Fstab::load(&self.root))
+    }
+
+    /// The udev rules in the standard rule directories.
+    pub fn udev_rules(&self) -> Result<&RuleSet, FactError> {
+        cached(&self.udev_rules, || RuleSet::load(&self.root))
     }
 }
 
