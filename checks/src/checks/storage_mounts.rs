@@ -149,9 +149,8 @@ fn check_mount(
         findings.push(Finding::new(
             mp.display().to_string(),
             format!(
-                "a file system on {} ({}): the disk, a partition of it, or a device-mapper device built on it",
-                storage.device,
-                describe(policy_device)
+                "a file system on {}: the disk, a partition of it, or a device-mapper device built on it",
+                named(storage, policy_device)
             ),
             format!("mounted from {} ({})", describe(&device), mount_summary(mount)),
             format!(
@@ -282,7 +281,7 @@ fn check_fstab_source(
         if !resides_on(root, &device, policy_device)? {
             findings.push(Finding::new(
                 subject,
-                format!("a source on {} ({})", storage.device, describe(policy_device)),
+                format!("a source on {}", named(storage, policy_device)),
                 format!("{source} is {}", describe(&device)),
                 format!(
                     "at boot {} would be mounted from the wrong device; point line {} at the file system on {}",
@@ -310,6 +309,17 @@ fn check_fstab_source(
         }
     }
     Ok(())
+}
+
+/// The policy's device as the policy names it, and what that is when it differs (`LABEL=x (/dev/sda)`).
+fn named(storage: &Storage, device: &BlockDevice) -> String {
+    let spec = storage.device.to_string();
+    let actual = describe(device);
+    if spec == actual {
+        spec
+    } else {
+        format!("{spec} ({actual})")
+    }
 }
 
 fn no_entry_reason(fstab: &Fstab, mp: &Path) -> String {
