@@ -304,6 +304,27 @@ mod tests {
     }
 
     #[test]
+    fn garbage_sysfs_files_do_not_panic() {
+        let fake = FakeRoot::new();
+        let sys = fake.nvme_disk("nvme1n1", dn(259, 1), "[none]");
+        fake.file(sys.join("dev"), b"\xff\x00259:x\n");
+        fake.file(
+            sys.join("uevent"),
+            [&b"DEVTYPE=\xffdisk\0\n"[..], &vec![b'A'; 2 * 1024 * 1024]].concat(),
+        );
+        fake.file(sys.join("queue/scheduler"), vec![b'['; 2 * 1024 * 1024]);
+        fake.file(sys.join("dm/name"), b"\xfe\xff");
+        let dev = BlockDevice::by_devnum(fake.root(), dn(259, 1)).unwrap();
+        assert_eq!(dev.devnum, None);
+        assert_eq!(dev.devtype.as_deref(), Some("\u{fffd}disk\0"));
+        assert!(dev.scheduler(fake.root()).unwrap().unwrap().active.is_none());
+        assert_eq!(dev.dm_name.as_deref(), Some("\u{fffd}\u{fffd}"));
+        let facts = dev.udev_facts(fake.root()).unwrap();
+        assert_eq!(facts.property("MAJOR"), None);
+        assert_eq!(whole_disks_of(fake.root(), &dev).unwrap().len(), 1);
+    }
+
+    #[test]
     fn uevent_parses() {
         let kv = parse_uevent("MAJOR=259\nMINOR=1\nDEVNAME=nvme1n1\nDEVTYPE=disk\ngarbage\nX=a=b\n");
         assert_eq!(kv.len(), 5);

@@ -169,38 +169,53 @@ fn devnum_of(rdev: u64) -> DevNum {
     }
 }
 
+/// udev names every file system it has seen in /dev/disk/by-uuid. Where that directory is missing, udev made no
+/// links (a container, a chroot, an image build) and the superblocks are read instead. Where udev runs, its links
+/// are the answer: raw devices are not opened (that needs root, and would spin up a sleeping backup disk).
+fn udev_made_links(root: &SystemRoot) -> bool {
+    root.exists(BY_UUID)
+}
+
 fn by_fs_uuid(root: &SystemRoot, uuid: &str, case: Case) -> Result<Lookup, FactError> {
     let same = |candidate: &str| match case {
         Case::Exact => candidate == uuid,
         Case::Insensitive => candidate.eq_ignore_ascii_case(uuid),
     };
-    if let Some(found) = by_link(root, BY_UUID, same)? {
-        return Ok(found);
-    }
-    if let Some(dev) = by_superblock(root, |sb| same(&sb.uuid_string()))? {
-        return Ok(Lookup::Found(dev));
-    }
-    let mut why = format!("no {BY_UUID}/{uuid} link and no ext4 superblock with that UUID");
-    if case == Case::Exact {
-        let other_case = by_link(root, BY_UUID, |c| c.eq_ignore_ascii_case(uuid))?.is_some()
-            || by_superblock(root, |sb| sb.uuid_string().eq_ignore_ascii_case(uuid))?.is_some();
-        if other_case {
-            why.push_str(" (one differs only in letter case: the lookup at boot is case-sensitive)");
+    let other_case = |candidate: &str| candidate != uuid && candidate.eq_ignore_ascii_case(uuid);
+    let (mut why, case_differs) = if udev_made_links(root) {
+        if let Some(found) = by_link(root, BY_UUID, same)? {
+            return Ok(found);
         }
+        (
+            format!("no {BY_UUID}/{uuid} link"),
+            by_link(root, BY_UUID, other_case)?.is_some(),
+        )
+    } else {
+        if let Some(dev) = by_superblock(root, |sb| same(&sb.uuid_string()))? {
+            return Ok(Lookup::Found(dev));
+        }
+        (
+            format!("no udev links ({BY_UUID} does not exist) and no ext4 superblock with UUID {uuid}"),
+            by_superblock(root, |sb| other_case(&sb.uuid_string()))?.is_some(),
+        )
+    };
+    if case == Case::Exact && case_differs {
+        why.push_str(" (one differs only in letter case: the lookup at boot is case-sensitive)");
     }
     Ok(Lookup::Missing(why))
 }
 
 fn by_fs_label(root: &SystemRoot, label: &str) -> Result<Lookup, FactError> {
-    if let Some(found) = by_link(root, BY_LABEL, |name| name == label)? {
-        return Ok(found);
+    if udev_made_links(root) {
+        return Ok(by_link(root, BY_LABEL, |name| name == label)?
+            .unwrap_or_else(|| Lookup::Missing(format!("no {BY_LABEL} link for {label:?}"))));
     }
-    if let Some(dev) = by_superblock(root, |sb| sb.label == label)? {
-        return Ok(Lookup::Found(dev));
-    }
-    Ok(Lookup::Missing(format!(
-        "no {BY_LABEL} link for {label:?} and no ext4 superblock with that label"
-    )))
+    Ok(match by_superblock(root, |sb| sb.label == label)? {
+        Some(dev) => Lookup::Found(dev),
+        None => Lookup::Missing(format!(
+            "no udev links ({BY_UUID} does not exist) and no ext4 superblock labelled {label:?}"
+        )),
+    })
 }
 
 /// The device behind the first link in `dir` whose decoded name satisfies `wanted`; `None` when none does.
@@ -427,6 +442,17 @@ mod tests {
     }
 
     #[test]
+    fn where_udev_made_links_raw_devices_are_not_read() {
+        let fake = host();
+        fake.file("/dev/sda", ext4_image(MODELS_UUID_BYTES, "backup disk"));
+        let why = missing(resolve_policy_device(fake.root(), &spec("LABEL=backup disk")).unwrap());
+        assert!(why.contains("no /dev/disk/by-label link"), "{why}");
+        fake.remove(&format!("{BY_UUID}/{MODELS_UUID}"));
+        let why = missing(resolve_fstab_source(fake.root(), &FstabSource::Uuid(MODELS_UUID.into())).unwrap());
+        assert_eq!(why, format!("no {BY_UUID}/{MODELS_UUID} link"));
+    }
+
+    #[test]
     fn fstab_uuids_are_exact_as_at_boot() {
         let fake = host();
         let root = fake.root();
@@ -608,6 +634,12 @@ mod tests {
         assert_eq!(decode_udev_name("\\xzz\\x"), "\\xzz\\x");
         assert_eq!(decode_udev_name("caf\\xc3\\xa9"), "café");
         assert_eq!(decode_udev_name("\\xff"), "\u{fffd}");
+        assert_eq!(decode_udev_name(&"\\x41".repeat(500_000)).len(), 500_000);
+        assert_eq!(
+            decode_udev_name("\\x\u{e9}9"),
+            "\\x\u{e9}9",
+            "a multi-byte character is no hex digit"
+        );
     }
 
     #[test]
