@@ -447,7 +447,7 @@ mod tests {
         fake.file("/dev/sda", ext4_image(MODELS_UUID_BYTES, "backup disk"));
         let why = missing(resolve_policy_device(fake.root(), &spec("LABEL=backup disk")).unwrap());
         assert!(why.contains("no /dev/disk/by-label link"), "{why}");
-        fake.remove(&format!("{BY_UUID}/{MODELS_UUID}"));
+        fake.remove(format!("{BY_UUID}/{MODELS_UUID}"));
         let why = missing(resolve_fstab_source(fake.root(), &FstabSource::Uuid(MODELS_UUID.into())).unwrap());
         assert_eq!(why, format!("no {BY_UUID}/{MODELS_UUID} link"));
     }
