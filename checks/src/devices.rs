@@ -13,7 +13,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use crate::blockdev::{lineage, BlockDevice};
 use crate::error::FactError;
@@ -32,15 +32,6 @@ const BY_PARTLABEL: &str = "/dev/disk/by-partlabel";
 pub enum Lookup {
     Found(BlockDevice),
     Missing(String),
-}
-
-impl Lookup {
-    pub fn found(self) -> Option<BlockDevice> {
-        match self {
-            Lookup::Found(d) => Some(d),
-            Lookup::Missing(_) => None,
-        }
-    }
 }
 
 /// How UUIDs compare.
@@ -355,15 +346,6 @@ pub fn describe(device: &BlockDevice) -> String {
     }
 }
 
-/// The `/dev` path a policy device names, for messages.
-pub fn spec_path(spec: &DeviceSpec) -> PathBuf {
-    match spec {
-        DeviceSpec::Path(p) => p.clone(),
-        DeviceSpec::Uuid(u) => Path::new(BY_UUID).join(u),
-        DeviceSpec::Label(l) => Path::new(BY_LABEL).join(l),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -640,11 +622,5 @@ mod tests {
             "\\x\u{e9}9",
             "a multi-byte character is no hex digit"
         );
-    }
-
-    #[test]
-    fn spec_paths_for_messages() {
-        assert_eq!(spec_path(&spec("UUID=AB")), PathBuf::from("/dev/disk/by-uuid/ab"));
-        assert_eq!(spec_path(&spec("/dev/sda")), PathBuf::from("/dev/sda"));
     }
 }
