@@ -2,11 +2,15 @@
 //! of truth, and the ten checks. Nothing in this crate writes.
 
 pub mod accounts;
+pub mod blockdev;
 pub mod checks;
 pub mod cron;
+pub mod devices;
 pub mod error;
 pub mod filekind;
+pub mod fstab;
 pub mod mountinfo;
+pub mod mountopts;
 pub mod outcome;
 pub mod placement;
 pub mod policy;
@@ -14,6 +18,7 @@ pub mod root;
 pub mod shipped;
 #[cfg(test)]
 mod testing;
+pub mod udev;
 pub mod view;
 
 pub use checks::{Check, CHECKS};

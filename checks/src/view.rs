@@ -7,13 +7,17 @@ use std::sync::OnceLock;
 
 use crate::accounts::Accounts;
 use crate::error::FactError;
+use crate::fstab::Fstab;
 use crate::mountinfo::MountTable;
 use crate::root::SystemRoot;
+use crate::udev::RuleSet;
 
 pub struct System {
     root: SystemRoot,
     mounts: OnceLock<Result<MountTable, FactError>>,
     accounts: OnceLock<Result<Accounts, FactError>>,
+    fstab: OnceLock<Result<Fstab, FactError>>,
+    udev_rules: OnceLock<Result<RuleSet, FactError>>,
 }
 
 impl System {
@@ -22,6 +26,8 @@ impl System {
             root,
             mounts: OnceLock::new(),
             accounts: OnceLock::new(),
+            fstab: OnceLock::new(),
+            udev_rules: OnceLock::new(),
         }
     }
 
@@ -37,6 +43,16 @@ impl System {
     /// `/etc/passwd` and `/etc/group`.
     pub fn accounts(&self) -> Result<&Accounts, FactError> {
         cached(&self.accounts, || Accounts::load(&self.root))
+    }
+
+    /// `/etc/fstab`. Lines that do not parse are in `problems`, not errors; a missing file is `NotFound`.
+    pub fn fstab(&self) -> Result<&Fstab, FactError> {
+        cached(&self.fstab, || Fstab::load(&self.root))
+    }
+
+    /// The udev rules in the standard rule directories.
+    pub fn udev_rules(&self) -> Result<&RuleSet, FactError> {
+        cached(&self.udev_rules, || RuleSet::load(&self.root))
     }
 }
 
