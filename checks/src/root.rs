@@ -35,14 +35,19 @@ impl SystemRoot {
 
     /// Where the system path `abs` lives on the real file system. Does not follow symlinks.
     pub fn path(&self, abs: impl AsRef<Path>) -> PathBuf {
-        let mut out = self.base.clone();
+        // `..` is folded lexically and never climbs above the root, so no path can name a file outside it.
+        let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
         for comp in abs.as_ref().components() {
             match comp {
-                Component::Normal(part) => out.push(part),
-                Component::ParentDir => out.push(".."),
+                Component::Normal(part) => parts.push(part),
+                Component::ParentDir => {
+                    parts.pop();
+                }
                 Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
             }
         }
+        let mut out = self.base.clone();
+        out.extend(parts);
         out
     }
 
@@ -194,6 +199,7 @@ mod tests {
         assert_eq!(root.path("/etc/fstab"), PathBuf::from("/tmp/fx/etc/fstab"));
         assert!(SystemRoot::new("/").is_host());
         assert!(!root.is_host());
+        assert_eq!(root.path("/sys/x/../../../../etc"), PathBuf::from("/tmp/fx/etc"));
     }
 
     #[test]
