@@ -65,6 +65,7 @@ pub mod backup;
 pub mod clock;
 pub mod diff;
 pub mod fix;
+pub mod fixers;
 pub mod fspath;
 pub mod host;
 pub mod lock;
