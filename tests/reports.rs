@@ -181,3 +181,44 @@ fn json_and_prometheus_of_hostile_findings_are_valid() {
         4
     );
 }
+
+#[test]
+fn the_schema_is_a_valid_draft_2020_12_schema_and_not_a_vacuous_one() {
+    let path = common::workspace().join("schemas/report-v1.schema.json");
+    let schema: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    jsonschema::meta::validate(&schema).expect("a valid JSON Schema");
+    let validator = jsonschema::validator_for(&schema).unwrap();
+
+    let good: Value = serde_json::from_str(&json::to_json(&hostile_run())).unwrap();
+    assert!(validator.is_valid(&good));
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut report = good.clone();
+        edit(&mut report);
+        validator.is_valid(&report)
+    };
+    assert!(
+        !broken(&|r| r["checks"][1]["findings"] = Value::Array(vec![])),
+        "fail without findings"
+    );
+    assert!(
+        !broken(&|r| {
+            r["checks"][3].as_object_mut().unwrap().remove("reason");
+        }),
+        "skip without reason"
+    );
+    assert!(
+        !broken(&|r| r["checks"][0]["reason"] = "why".into()),
+        "pass with a reason"
+    );
+    assert!(
+        !broken(&|r| r["checks"][0]["status"] = "passed".into()),
+        "unknown status"
+    );
+    assert!(!broken(&|r| r["policy"]["sha256"] = "ABC".into()), "not a SHA-256");
+    assert!(!broken(&|r| r["surprise"] = 1.into()), "unknown field");
+    assert!(
+        !broken(&|r| r["schema"] = "citadel-check/report/v2".into()),
+        "other schema"
+    );
+}
