@@ -289,7 +289,7 @@ fn a_bad_policy_exits_2_naming_file_and_line_and_writes_no_report() {
     let err = stderr(&output);
     let first = err.lines().next().unwrap();
     assert!(first.contains(&*config.to_string_lossy()), "{first}");
-    assert!(first.contains("line 3"), "{first}");
+    assert!(support::names_line(first, 3), "{first}");
     assert!(first.contains("colour"), "the key is named: {first}");
     assert_eq!(
         fs::read_dir(dir.path()).unwrap().count(),
@@ -641,4 +641,13 @@ fn a_filter_with_odd_bytes_is_harmless() {
     // clap refuses non-UTF-8 arguments for String values: a usage error, not a panic.
     assert_no_panic(&output);
     assert!(matches!(output.status.code(), Some(0 | 2)));
+}
+
+#[test]
+fn names_line_accepts_both_spellings() {
+    assert!(support::names_line("invalid policy p.toml, line 3, column 1: x", 3));
+    assert!(support::names_line("p.toml:3:1: x", 3));
+    assert!(support::names_line("p.toml:3: x", 3));
+    assert!(!support::names_line("p.toml:31: x", 3));
+    assert!(!support::names_line("p.toml, line 4", 3));
 }

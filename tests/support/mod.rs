@@ -145,3 +145,11 @@ pub fn assert_valid_junit_text(xml: &str) {
     std::fs::write(file.path(), xml).expect("write");
     assert_valid_junit(file.path());
 }
+
+/// True when `text` names line `line`, as `line 3` or `file:3` / `file:3:1`.
+pub fn names_line(text: &str, line: usize) -> bool {
+    text.contains(&format!("line {line}"))
+        || text
+            .match_indices(&format!(":{line}"))
+            .any(|(at, m)| !text[at + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+}
