@@ -143,10 +143,15 @@ fn table(rows: &[Row]) -> String {
         "tree", "models", "mountinfo", "runs", "min ms", "median ms", "µs per model"
     );
     for row in rows {
-        let per_model = row.median.as_secs_f64() * 1e6 / row.models as f64;
+        // Only meaningful where the models dominate the tree.
+        let per_model = if row.name == "generated" {
+            format!("{:.2}", row.median.as_secs_f64() * 1e6 / row.models as f64)
+        } else {
+            "-".into()
+        };
         let _ = writeln!(
             out,
-            "{:<36} {:>7} {:>10} {:>5} {:>9.2} {:>10.2} {:>13.2}",
+            "{:<36} {:>7} {:>10} {:>5} {:>9.2} {:>10.2} {:>13}",
             row.name,
             row.models,
             row.mountinfo_lines,

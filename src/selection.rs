@@ -45,13 +45,6 @@ impl Selection {
         }
     }
 
-    pub fn runs(&self, id: &str) -> bool {
-        self.ids
-            .iter()
-            .zip(&self.excluded)
-            .any(|(candidate, excluded)| *candidate == id && excluded.is_none())
-    }
-
     /// The ids that run, in order.
     pub fn selected(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.ids
