@@ -1,7 +1,6 @@
-fn main() {
-    let policy = citadel_checks::Policy::embedded();
-    let system = citadel_checks::System::new(citadel_checks::SystemRoot::new("/"));
-    for check in citadel_checks::CHECKS {
-        println!("{} {:?}", check.id, (check.run)(&policy, &system).status());
-    }
+//! citadel-check: checks (and later fixes) the storage layout of a Citadel AI-model server. See README.md.
+
+fn main() -> std::process::ExitCode {
+    citadel_cli::app::die_quietly_on_closed_pipe();
+    citadel_cli::app::main(std::env::args_os())
 }

@@ -35,14 +35,19 @@ impl SystemRoot {
 
     /// Where the system path `abs` lives on the real file system. Does not follow symlinks.
     pub fn path(&self, abs: impl AsRef<Path>) -> PathBuf {
-        let mut out = self.base.clone();
+        // `..` is folded lexically and never climbs above the root, so no path can name a file outside it.
+        let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
         for comp in abs.as_ref().components() {
             match comp {
-                Component::Normal(part) => out.push(part),
-                Component::ParentDir => out.push(".."),
+                Component::Normal(part) => parts.push(part),
+                Component::ParentDir => {
+                    parts.pop();
+                }
                 Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
             }
         }
+        let mut out = self.base.clone();
+        out.extend(parts);
         out
     }
 
@@ -72,6 +77,24 @@ impl SystemRoot {
     pub fn symlink_metadata(&self, abs: impl AsRef<Path>) -> Result<Metadata, FactError> {
         let abs = abs.as_ref();
         fs::symlink_metadata(self.path(abs)).map_err(|e| FactError::from_io(abs, &e))
+    }
+
+    /// Metadata of `abs` itself (a final symlink is not followed) with every directory above it resolved inside
+    /// the root: when `/opt/citadel` links to `/srv/citadel`, `/opt/citadel/logs` is looked up as
+    /// `/srv/citadel/logs` under the root, never through the host's `/srv`. A missing directory above it is
+    /// `NotFound`, like a missing `abs`.
+    pub fn lstat(&self, abs: impl AsRef<Path>) -> Result<Metadata, FactError> {
+        let abs = abs.as_ref();
+        match (abs.parent(), abs.file_name()) {
+            (Some(parent), Some(name)) => {
+                let parent = self.resolve(parent)?;
+                self.symlink_metadata(parent.join(name)).map_err(|e| FactError {
+                    path: abs.to_path_buf(),
+                    ..e
+                })
+            }
+            _ => self.symlink_metadata(abs),
+        }
     }
 
     /// Metadata of what `abs` finally points to, following symlinks inside the root.
@@ -176,6 +199,7 @@ mod tests {
         assert_eq!(root.path("/etc/fstab"), PathBuf::from("/tmp/fx/etc/fstab"));
         assert!(SystemRoot::new("/").is_host());
         assert!(!root.is_host());
+        assert_eq!(root.path("/sys/x/../../../../etc"), PathBuf::from("/tmp/fx/etc"));
     }
 
     #[test]
@@ -213,6 +237,21 @@ mod tests {
         symlink("b", root.path("/opt/a")).unwrap();
         symlink("a", root.path("/opt/b")).unwrap();
         assert_eq!(root.resolve("/opt/a").unwrap_err().kind, FactErrorKind::TooManyLinks);
+    }
+
+    #[test]
+    fn lstat_resolves_the_directories_above_inside_the_root() {
+        let (_d, root) = tree();
+        fs::create_dir_all(root.path("/srv/citadel/logs")).unwrap();
+        symlink("/srv/citadel", root.path("/opt/app")).unwrap();
+        symlink("gone", root.path("/srv/citadel/dangling")).unwrap();
+        assert!(root.lstat("/opt/app/logs").unwrap().is_dir());
+        assert!(root.lstat("/opt/app").unwrap().file_type().is_symlink());
+        assert!(root.lstat("/opt/app/dangling").unwrap().file_type().is_symlink());
+        let err = root.lstat("/opt/app/missing").unwrap_err();
+        assert!(err.is_not_found());
+        assert_eq!(err.path, PathBuf::from("/opt/app/missing"));
+        assert!(root.lstat("/nowhere/x").unwrap_err().is_not_found());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 
 use std::sync::OnceLock;
 
+use crate::accounts::Accounts;
 use crate::cron::Cron;
 use crate::error::FactError;
+use crate::fstab::Fstab;
 use crate::mountinfo::MountTable;
 use crate::root::SystemRoot;
 use crate::systemd::Systemd;
@@ -15,6 +17,8 @@ use crate::udev::RuleSet;
 pub struct System {
     root: SystemRoot,
     mounts: OnceLock<Result<MountTable, FactError>>,
+    accounts: OnceLock<Result<Accounts, FactError>>,
+    fstab: OnceLock<Result<Fstab, FactError>>,
     udev_rules: OnceLock<Result<RuleSet, FactError>>,
     systemd: OnceLock<Result<Systemd, FactError>>,
     cron: OnceLock<Result<Cron, FactError>>,
@@ -25,6 +29,8 @@ impl System {
         System {
             root,
             mounts: OnceLock::new(),
+            accounts: OnceLock::new(),
+            fstab: OnceLock::new(),
             udev_rules: OnceLock::new(),
             systemd: OnceLock::new(),
             cron: OnceLock::new(),
@@ -38,6 +44,16 @@ impl System {
     /// `/proc/self/mountinfo`.
     pub fn mounts(&self) -> Result<&MountTable, FactError> {
         cached(&self.mounts, || MountTable::load(&self.root))
+    }
+
+    /// `/etc/passwd` and `/etc/group`.
+    pub fn accounts(&self) -> Result<&Accounts, FactError> {
+        cached(&self.accounts, || Accounts::load(&self.root))
+    }
+
+    /// `/etc/fstab`. Lines that do not parse are in `problems`, not errors; a missing file is `NotFound`.
+    pub fn fstab(&self) -> Result<&Fstab, FactError> {
+        cached(&self.fstab, || Fstab::load(&self.root))
     }
 
     /// The udev rules in the standard rule directories, in the order udev applies them.

@@ -1,4 +1,17 @@
 //! The policy: what a compliant Citadel looks like (SPEC §5).
+//!
+//! `mod.rs` holds the data types; `load` reads a file (syntax, shape, values) with `document` locating every key
+//! for messages, `validate` refuses values that cannot be meant, `print` writes the policy back as TOML.
+
+mod document;
+mod error;
+mod load;
+mod print;
+mod validate;
+
+pub use document::{KeyPath, Location, Segment};
+pub use error::{PolicyError, Problem};
+pub use validate::{component_problem, portable_name_problem, Issue, SCHEDULERS};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -7,7 +20,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The Citadel layout, as shipped. `--print-policy` prints the effective policy; this is the default one.
-pub const EMBEDDED_POLICY: &str = include_str!("default-policy.toml");
+pub const EMBEDDED_POLICY: &str = include_str!("../default-policy.toml");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,12 @@
+//! citadel-check's command line, test harness and reports. `main.rs` only calls `app::main`; the rest lives
+//! here so that tests and benches can reach it.
+
+pub mod app;
+pub mod cli;
+pub mod harness;
+pub mod host;
+pub mod invocation_error;
+pub mod policy_source;
+pub mod report;
+pub mod selection;
+mod stdout_redirect;
