@@ -200,7 +200,8 @@ impl<'a> Context<'a> {
     }
 
     fn runs_in(&self, text: &str, script: &Path, depth: usize) -> Option<Invocation> {
-        if depth > MAX_DEPTH {
+        // A text the shell cannot parse runs nothing at all.
+        if depth > MAX_DEPTH || !syntax_ok(text) {
             return None;
         }
         let mut cwd = self.home.clone();
@@ -302,6 +303,58 @@ impl<'a> Context<'a> {
             _ => false,
         }
     }
+}
+
+/// False when sh would reject the text with a syntax error: an unterminated quote or backquote, or an unbalanced
+/// `(`/`$(`…`)`. (Keywords such as `if`/`fi` are not checked.)
+pub fn syntax_ok(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let mut parens = 0usize;
+    let mut backquoted = false;
+    let mut word_start = true;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
+        match c {
+            '\\' => i += 1,
+            '\'' => match chars[i..].iter().position(|&q| q == '\'') {
+                Some(end) => i += end + 1,
+                None => return false,
+            },
+            '"' => {
+                let mut closed = false;
+                while i < chars.len() {
+                    match chars[i] {
+                        '\\' => i += 2,
+                        '"' => {
+                            i += 1;
+                            closed = true;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            '`' => backquoted = !backquoted,
+            '(' => parens += 1,
+            ')' => match parens.checked_sub(1) {
+                Some(p) => parens = p,
+                None => return false,
+            },
+            '#' if word_start => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        word_start = matches!(c, ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')');
+    }
+    parens == 0 && !backquoted
 }
 
 /// The directories a shell text runs `run-parts` on (absolute, after any `cd`).
@@ -516,6 +569,22 @@ mod tests {
             "test -x /usr/sbin/anacron || run-parts /etc/cron.daily"
         ));
         assert!(!defers_to_anacron("run-parts /etc/cron.daily"));
+    }
+
+    #[test]
+    fn a_syntax_error_runs_nothing() {
+        let (_d, root) = tree();
+        assert!(syntax_ok("a 'b' \"c\" $(d) `e` # (unbalanced in a comment"));
+        assert!(!syntax_ok("a 'b"));
+        assert!(!syntax_ok("a \"b"));
+        assert!(!syntax_ok("a $(date +"));
+        assert!(!syntax_ok("a `b"));
+        assert!(!syntax_ok("a )"));
+        assert_eq!(runs(&root, &format!("{SCRIPT} > /var/log/b-$(date +")), None);
+        assert_eq!(
+            runs(&root, &format!("{SCRIPT} > /var/log/b-$(date +%F).log")),
+            Some(Invocation::Direct)
+        );
     }
 
     #[test]

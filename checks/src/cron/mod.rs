@@ -176,7 +176,11 @@ fn load_tab(root: &SystemRoot, path: PathBuf, kind: TabKind, flavor: Flavor, use
         user_field: kind.has_user_field(),
         flavor,
     };
-    let content = root.read_text(&path).map(|text| Crontab::parse(&text, format, users));
+    // Read through the root: a link's absolute target is inside the root, not on the host.
+    let content = root
+        .resolve(&path)
+        .and_then(|resolved| root.read_text(resolved))
+        .map(|text| Crontab::parse(&text, format, users));
     Ok(Tab {
         path,
         kind,
