@@ -369,6 +369,19 @@ mod tests {
     }
 
     #[test]
+    fn binary_unit_files_do_not_stop_the_lookup() {
+        let (_d, root) = tree();
+        fs::write(
+            root.path("/lib/systemd/system/fstrim.timer"),
+            [0xff, 0, 0xfe, b'\n', b'['],
+        )
+        .unwrap();
+        let status = Systemd::load(&root).unwrap().unit("fstrim.timer").unwrap();
+        assert_eq!(status.state(), UnitState::Disabled);
+        assert!(status.install_wanted_by.is_empty());
+    }
+
+    #[test]
     fn running_means_run_systemd_system_is_a_directory() {
         let (_d, root) = tree();
         assert!(!Systemd::load(&root).unwrap().running());
@@ -393,5 +406,7 @@ mod tests {
             .collect();
         let _ = install_wanted_by(&junk);
         let _ = install_wanted_by(&"\\\n".repeat(100));
+        let long = format!("[Install]\nWantedBy={}\n", "a".repeat(2 * 1024 * 1024));
+        assert_eq!(install_wanted_by(&long)[0].len(), 2 * 1024 * 1024);
     }
 }

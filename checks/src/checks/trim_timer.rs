@@ -175,7 +175,7 @@ mod tests {
         if !nix::unistd::geteuid().is_root() {
             let (_d, root) = system();
             use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(root.path("/etc/systemd/system"), fs::Permissions::from_mode(0)).unwrap();
+            fs::set_permissions(root.path("/etc/systemd/system"), fs::Permissions::from_mode(0o000)).unwrap();
             assert!(matches!(outcome(&root), Outcome::Error(_)));
             fs::set_permissions(root.path("/etc/systemd/system"), fs::Permissions::from_mode(0o755)).unwrap();
         }

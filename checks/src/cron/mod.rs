@@ -176,17 +176,23 @@ fn load_tab(root: &SystemRoot, path: PathBuf, kind: TabKind, flavor: Flavor, use
         user_field: kind.has_user_field(),
         flavor,
     };
-    // Read through the root: a link's absolute target is inside the root, not on the host.
-    let content = root
-        .resolve(&path)
-        .and_then(|resolved| root.read_text(resolved))
-        .map(|text| Crontab::parse(&text, format, users));
+    let content = read_regular(root, &path).map(|text| Crontab::parse(&text, format, users));
     Ok(Tab {
         path,
         kind,
         admission,
         content,
     })
+}
+
+/// The text of a regular file, read through the root (a link's absolute target is inside the root, not on
+/// the host). Anything else (a FIFO, a device, a directory) is an error and is never opened: it could block.
+fn read_regular(root: &SystemRoot, path: &Path) -> Result<String, FactError> {
+    let resolved = root.resolve(path)?;
+    if !root.symlink_metadata(&resolved)?.is_file() {
+        return Err(FactError::new(path, FactErrorKind::Io("not a regular file".into())));
+    }
+    root.read_text(resolved)
 }
 
 /// Finds what runs /etc/cron.daily every day: anacron (when its table has a daily cron.daily job), or a valid
@@ -327,6 +333,10 @@ mod tests {
         assert_eq!(kinds[1].0, Path::new("/etc/cron.d/citadel.backup"));
         assert!(matches!(cron.tabs[1].admission, Admission::Skipped(_)));
         assert!(cron.tabs[1].content.is_ok(), "parsed anyway, to explain it");
+        nix::unistd::mkfifo(&root.path("/etc/cron.d/fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let cron = Cron::load(&root).unwrap();
+        let fifo = cron.tabs.iter().find(|t| t.path.ends_with("fifo")).unwrap();
+        assert!(fifo.content.is_err(), "a FIFO is never opened");
         let ghost = cron.tabs.iter().find(|t| t.path.ends_with("ghost")).unwrap();
         assert!(matches!(&ghost.admission, Admission::Refused { log, .. } if log.starts_with("ORPHAN")));
         assert!(cron.unreadable().is_empty());

@@ -144,6 +144,9 @@ pub fn anacron_runs_daily(root: &SystemRoot) -> Result<bool, FactError> {
     if !installed {
         return Ok(false);
     }
+    if !root.metadata(ANACRONTAB).is_ok_and(|m| m.is_file()) {
+        return Ok(false);
+    }
     let Some(table) = root.read_text_opt(ANACRONTAB)? else {
         return Ok(false);
     };

@@ -590,7 +590,7 @@ mod tests {
             let _ = Schedule::parse(&String::from_utf8_lossy(w));
         }
         let _ = Schedule::parse(&"1,".repeat(1_000_000));
-        let _ = Schedule::parse(&"*/4294967295 * * * *".to_string());
+        let _ = Schedule::parse("*/4294967295 * * * *");
         let _ = Schedule::parse("0-4294967295/4294967295 * * * *");
         let _ = Schedule::parse("\u{0}\u{ff}@");
     }

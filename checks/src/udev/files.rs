@@ -90,7 +90,11 @@ pub fn read(root: &SystemRoot, path: &Path) -> Result<FileContent, FactError> {
     if meta.is_dir() {
         return Ok(FileContent::Unreadable("a directory".into()));
     }
-    if meta.is_file() && meta.len() == 0 {
+    // Never read a FIFO or a device: it could block or never end.
+    if !meta.is_file() {
+        return Ok(FileContent::Unreadable("not a regular file".into()));
+    }
+    if meta.len() == 0 {
         return Ok(FileContent::Masked);
     }
     let bytes = root.read(&resolved).map_err(|e| FactError {
@@ -161,6 +165,7 @@ mod tests {
         symlink("/nowhere", etc.join("c.rules")).unwrap();
         fs::create_dir(etc.join("d.rules")).unwrap();
         fs::write(etc.join("e.rules"), "KERNEL==\"x\"").unwrap();
+        nix::unistd::mkfifo(&etc.join("g.rules"), nix::sys::stat::Mode::S_IRWXU).unwrap();
         symlink("e.rules", etc.join("f.rules")).unwrap();
         let at = |n: &str| read(&root, &Path::new("/etc/udev/rules.d").join(n)).unwrap();
         assert_eq!(at("a.rules"), FileContent::Masked);
@@ -169,6 +174,7 @@ mod tests {
         assert!(matches!(at("d.rules"), FileContent::Unreadable(r) if r.contains("directory")));
         assert_eq!(at("e.rules"), FileContent::Rules(b"KERNEL==\"x\"".to_vec()));
         assert_eq!(at("f.rules"), FileContent::Rules(b"KERNEL==\"x\"".to_vec()));
+        assert!(matches!(at("g.rules"), FileContent::Unreadable(r) if r.contains("not a regular file")));
     }
 
     #[test]

@@ -322,8 +322,8 @@ fn parse_rule(file: &Path, line: usize, text: &str, out: &mut ParsedRules) {
     for (i, raw) in raw_tokens.into_iter().enumerate() {
         if i > 0 && raw.commas_before == 0 {
             lints.push(format!(
-                "missing comma before {}: udev 252 still reads the token, but other udev versions and \
-                 `udevadm verify` reject it; separate tokens with \", \"",
+                "missing comma before {}: udev reads the token anyway, but `udevadm verify` (systemd 254+) \
+                 flags it and it hides typos; separate tokens with \", \"",
                 raw.key
             ));
         }
