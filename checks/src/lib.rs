@@ -20,6 +20,8 @@ pub mod systemd;
 #[cfg(test)]
 mod testing;
 pub mod udev;
+#[cfg(test)]
+mod unprivileged;
 pub mod view;
 
 pub use checks::{Check, CHECKS};

@@ -384,6 +384,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_crontab_is_an_error_not_a_fail() {
+        let Some(t) = tree() else { return };
+        t.chmod(CRON_FILE, 0o600);
+        crate::unprivileged::open_up(t.dir.path());
+        let out = crate::unprivileged::as_nobody(|| outcome(&t)).unwrap();
+        assert!(
+            matches!(&out, Outcome::Error(e) if e.contains("permission denied")),
+            "{out:?}"
+        );
+        // A readable job elsewhere is enough: what cannot be read does not matter then.
+        let crontab = std::fs::read_to_string(t.path("/etc/crontab")).unwrap();
+        t.write("/etc/crontab", &format!("{crontab}{JOB}"));
+        let out = crate::unprivileged::as_nobody(|| outcome(&t)).unwrap();
+        assert_eq!(out, Outcome::Pass);
+    }
+
+    #[test]
     fn policy_script_and_user_are_honoured() {
         let Some(t) = tree() else { return };
         let mut policy = Policy::embedded();

@@ -90,7 +90,7 @@ mod tests {
     use super::*;
     use crate::root::SystemRoot;
     use std::fs;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{symlink, PermissionsExt};
 
     fn system() -> (tempfile::TempDir, SystemRoot) {
         let dir = tempfile::tempdir().unwrap();
@@ -172,12 +172,14 @@ mod tests {
 
     #[test]
     fn unreadable_unit_directory_is_an_error() {
-        if !nix::unistd::geteuid().is_root() {
-            let (_d, root) = system();
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(root.path("/etc/systemd/system"), fs::Permissions::from_mode(0o000)).unwrap();
-            assert!(matches!(outcome(&root), Outcome::Error(_)));
-            fs::set_permissions(root.path("/etc/systemd/system"), fs::Permissions::from_mode(0o755)).unwrap();
+        let (d, root) = system();
+        fs::set_permissions(root.path("/etc/systemd/system"), fs::Permissions::from_mode(0o700)).unwrap();
+        crate::unprivileged::open_up(d.path());
+        if let Some(out) = crate::unprivileged::as_nobody(|| outcome(&root)) {
+            assert!(
+                matches!(&out, Outcome::Error(e) if e.contains("permission denied")),
+                "{out:?}"
+            );
         }
     }
 }

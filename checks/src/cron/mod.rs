@@ -341,4 +341,21 @@ mod tests {
         assert!(matches!(&ghost.admission, Admission::Refused { log, .. } if log.starts_with("ORPHAN")));
         assert!(cron.unreadable().is_empty());
     }
+
+    #[test]
+    fn an_unlistable_spool_is_remembered_not_fatal() {
+        let (d, root) = tree();
+        fs::set_permissions(
+            root.path("/var/spool/cron/crontabs"),
+            fs::Permissions::from_mode(0o1730),
+        )
+        .unwrap();
+        crate::unprivileged::open_up(d.path());
+        if let Some(cron) = crate::unprivileged::as_nobody(|| Cron::load(&root)) {
+            let cron = cron.unwrap();
+            assert_eq!(cron.spool_error.as_ref().unwrap().kind, FactErrorKind::PermissionDenied);
+            assert_eq!(cron.unreadable().len(), 1);
+            assert_eq!(cron.tabs.len(), 1, "/etc/crontab is still read");
+        }
+    }
 }

@@ -470,12 +470,23 @@ ENV{CITADEL_FAST}==\"1\", ATTR{queue/scheduler}=\"none\"
         symlink("/gone", root.path("/etc/udev/rules.d/70-gone.rules")).unwrap();
         let set = RuleSet::load(&root).unwrap();
         assert!(set.problems().iter().any(|p| p.reason.contains("dangling")));
-        if nix::unistd::geteuid().is_root() {
-            return; // root reads everything; permission errors cannot be provoked
-        }
+        // Unreadable to us: the rules cannot be evaluated, an error naming the file.
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(root.path("/etc/udev/rules.d"), fs::Permissions::from_mode(0o000)).unwrap();
-        assert!(RuleSet::load(&root).is_err());
-        fs::set_permissions(root.path("/etc/udev/rules.d"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::remove_file(root.path("/etc/udev/rules.d/70-gone.rules")).unwrap();
+        fs::set_permissions(
+            root.path("/etc/udev/rules.d/50-bin.rules"),
+            fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        crate::unprivileged::open_up(_d.path());
+        if let Some(result) = crate::unprivileged::as_nobody(|| RuleSet::load(&root)) {
+            let err = result.unwrap_err();
+            assert_eq!(err.kind, crate::error::FactErrorKind::PermissionDenied);
+            assert_eq!(err.path, PathBuf::from("/etc/udev/rules.d/50-bin.rules"));
+        }
+        fs::set_permissions(root.path("/etc/udev/rules.d"), fs::Permissions::from_mode(0o700)).unwrap();
+        if let Some(result) = crate::unprivileged::as_nobody(|| RuleSet::load(&root)) {
+            assert_eq!(result.unwrap_err().path, PathBuf::from("/etc/udev/rules.d"));
+        }
     }
 }
