@@ -314,7 +314,7 @@ fn a_bad_policy_under_the_root_is_found_and_named() {
     assert_exit(&output, 2);
     let first = stderr(&output).lines().next().unwrap().to_string();
     assert!(
-        first.contains("etc/citadel/citadel-check.toml") && first.contains("line 2"),
+        first.contains("etc/citadel/citadel-check.toml:2:") && first.contains("models.names"),
         "{first}"
     );
     assert!(stdout(&output).is_empty(), "no report on stdout either");
