@@ -72,7 +72,8 @@ impl Planner<'_> {
         if let Some((_, state)) = self.storages.iter().find(|(mp, _)| *mp == storage.mount_point) {
             return state.clone();
         }
-        let state = match support::mounted_storage(self.system, storage, "its directories") {
+        let what = format!("its directories ({})", storage.subdirectories.join(", "));
+        let state = match support::mounted_storage(self.system, storage, &what) {
             Ok(mount) => Some(mount),
             Err(refusal) => {
                 self.plan.refusals.push(refusal);
