@@ -11,6 +11,7 @@ pub mod filekind;
 pub mod fstab;
 pub mod mountinfo;
 pub mod mountopts;
+pub mod os_release;
 pub mod outcome;
 pub mod placement;
 pub mod policy;

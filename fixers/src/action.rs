@@ -29,7 +29,8 @@ pub enum Validation {
 
 /// One primitive change. Paths are system paths (`/etc/fstab`), applied under the `SystemRoot`.
 ///
-/// File-level actions (`CreateDir`, `SetOwnerMode`, `WriteFile`, `Symlink`, the link of `EnableUnit`) apply under
+/// File-level actions (`CreateDir`, `SetOwnerMode`, `WriteFile`, `Symlink`, `RemoveSymlink`, the link of
+/// `EnableUnit`) apply under
 /// any root. Kernel actions (`SysfsWrite`, `Mount`, `Remount`, `UmountMount`, `InstallPackages`, `Run`, the start
 /// of `EnableUnit`) run only when the root is `/`; elsewhere they are reported `pending` and nothing runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,6 +65,10 @@ pub enum Action {
     /// A symlink `path -> target` (target stored verbatim), put in place by renaming a temporary link over the
     /// old one. An empty directory or another symlink in the way is replaced; anything else is refused.
     Symlink { path: PathBuf, target: PathBuf },
+    /// No symlink at `path`: the one that points to `target` (verbatim, as planned) is removed. A link holds no
+    /// data (SPEC §4 rule 1), so this is the only removal there is. Anything else at `path`, or a link that now
+    /// points elsewhere, is refused and left as it is; nothing there is already the effect.
+    RemoveSymlink { path: PathBuf, target: PathBuf },
     /// Write `value` to a sysfs attribute of the running kernel (e.g. `/sys/block/sda/queue/scheduler`).
     SysfsWrite { path: PathBuf, value: String },
     /// `mount [-t fs_type] [-o options] [source] target`; with no source, fstab says what to mount.
@@ -85,6 +90,12 @@ pub enum Action {
         unit_file: PathBuf,
         now: bool,
     },
+    /// The packages installed with their files as the package ships them: one that is installed already is
+    /// reinstalled, since a tool that is missing or broken may belong to an installed package whose files were
+    /// removed or changed. Apt: `apt-get update` first (a fresh host has no package lists, and old lists name
+    /// versions the mirrors no longer have), then `apt-get install --reinstall`, which installs what is missing
+    /// and reinstalls the rest in one transaction. Dnf has no such mode: `dnf install` then `dnf reinstall`
+    /// (dnf refreshes expired metadata itself).
     InstallPackages {
         manager: PackageManager,
         packages: Vec<String>,
@@ -101,6 +112,7 @@ impl Action {
             Action::SetOwnerMode { .. } => "set_owner_mode",
             Action::WriteFile { .. } => "write_file",
             Action::Symlink { .. } => "symlink",
+            Action::RemoveSymlink { .. } => "remove_symlink",
             Action::SysfsWrite { .. } => "sysfs_write",
             Action::Mount { .. } => "mount",
             Action::Remount { .. } => "remount",
@@ -118,6 +130,7 @@ impl Action {
             | Action::SetOwnerMode { path, .. }
             | Action::WriteFile { path, .. }
             | Action::Symlink { path, .. }
+            | Action::RemoveSymlink { path, .. }
             | Action::SysfsWrite { path, .. } => display(path),
             Action::Mount { target, .. } | Action::Remount { target, .. } | Action::UmountMount { target } => {
                 display(target)
@@ -158,6 +171,9 @@ impl Action {
                 content.len()
             ),
             Action::Symlink { path, target } => format!("link {} -> {}", display(path), display(target)),
+            Action::RemoveSymlink { path, target } => {
+                format!("remove the symlink {} -> {}", display(path), display(target))
+            }
             Action::SysfsWrite { path, value } => format!("write {value:?} to {}", display(path)),
             Action::Run { why, .. } => format!("run {} ({why})", self.command_line()),
             Action::Mount { .. }
@@ -217,19 +233,27 @@ impl Action {
                 vec![vec![s("umount"), display(target)], vec![s("mount"), display(target)]]
             }
             Action::InstallPackages { manager, packages } => {
-                let mut argv = match manager {
-                    PackageManager::Apt => vec![
-                        s("env"),
-                        s("DEBIAN_FRONTEND=noninteractive"),
-                        s("apt-get"),
-                        s("install"),
-                        s("-y"),
-                        s("--no-install-recommends"),
-                    ],
-                    PackageManager::Dnf => vec![s("dnf"), s("install"), s("-y")],
+                let with_packages = |mut argv: Vec<String>| {
+                    argv.extend(packages.iter().cloned());
+                    argv
                 };
-                argv.extend(packages.iter().cloned());
-                vec![argv]
+                match manager {
+                    PackageManager::Apt => {
+                        let apt = |args: &[&str]| {
+                            let mut argv = vec![s("env"), s("DEBIAN_FRONTEND=noninteractive"), s("apt-get")];
+                            argv.extend(args.iter().map(|a| s(a)));
+                            argv
+                        };
+                        vec![
+                            apt(&["update"]),
+                            with_packages(apt(&["install", "-y", "--no-install-recommends", "--reinstall"])),
+                        ]
+                    }
+                    PackageManager::Dnf => vec![
+                        with_packages(vec![s("dnf"), s("install"), s("-y")]),
+                        with_packages(vec![s("dnf"), s("reinstall"), s("-y")]),
+                    ],
+                }
             }
             Action::Run { argv, .. } => vec![argv.clone()],
             Action::EnableUnit { unit, now: true, .. } => vec![
@@ -373,6 +397,10 @@ mod tests {
                 target: "/t".into(),
             },
             Action::UmountMount { target: "/m".into() },
+            Action::RemoveSymlink {
+                path: "/l".into(),
+                target: "/gone".into(),
+            },
             Action::InstallPackages {
                 manager: PackageManager::Apt,
                 packages: strings(&["tree"]),
@@ -441,6 +469,60 @@ mod tests {
             vec![strings(&["mount", "-t", "ext4", "-o", "noatime", "/dev/sda", "/mnt/m"])]
         );
         assert!(explicit.is_kernel_action());
+    }
+
+    #[test]
+    fn packages_are_installed_or_reinstalled_after_a_list_update_on_apt() {
+        let apt = Action::InstallPackages {
+            manager: PackageManager::Apt,
+            packages: strings(&["sysstat", "tree"]),
+        };
+        let env = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"];
+        assert_eq!(
+            apt.commands(),
+            vec![
+                strings(&[&env[..], &["update"]].concat()),
+                strings(
+                    &[
+                        &env[..],
+                        &[
+                            "install",
+                            "-y",
+                            "--no-install-recommends",
+                            "--reinstall",
+                            "sysstat",
+                            "tree"
+                        ]
+                    ]
+                    .concat()
+                ),
+            ]
+        );
+        assert!(apt.is_kernel_action());
+        let dnf = Action::InstallPackages {
+            manager: PackageManager::Dnf,
+            packages: strings(&["smartmontools"]),
+        };
+        assert_eq!(
+            dnf.command_line(),
+            "dnf install -y smartmontools; dnf reinstall -y smartmontools"
+        );
+    }
+
+    #[test]
+    fn removing_a_symlink_is_a_file_level_action_naming_its_target() {
+        let remove = Action::RemoveSymlink {
+            path: "/opt/citadel/model-links/llama-2-13b".into(),
+            target: "/mnt/citadel-models/active/llama-2-13b".into(),
+        };
+        assert_eq!(remove.kind(), "remove_symlink");
+        assert_eq!(remove.target(), "/opt/citadel/model-links/llama-2-13b");
+        assert_eq!(
+            remove.summary(),
+            "remove the symlink /opt/citadel/model-links/llama-2-13b -> /mnt/citadel-models/active/llama-2-13b"
+        );
+        assert!(!remove.is_kernel_action());
+        assert!(remove.commands().is_empty());
     }
 
     #[test]

@@ -119,6 +119,7 @@ impl<'a> Applier<'a> {
                 validation,
             } => self.write_file(path, content, (*uid, *gid, *mode), *validation),
             Action::Symlink { path, target } => self.symlink(path, target),
+            Action::RemoveSymlink { path, target } => self.remove_symlink(path, target),
             Action::SysfsWrite { path, value } => self.sysfs_write(path, value),
             Action::Mount { target, .. } => self.mount(action, target),
             Action::EnableUnit {
@@ -329,6 +330,49 @@ impl<'a> Applier<'a> {
                 )
             }
             Ok(other) => refuse_in_the_way(&located.system, &other, "a symlink"),
+            Err(e) => failed(path, e),
+        }
+    }
+
+    /// Removes the link only while it still points where the plan saw it point: one re-pointed since is someone
+    /// else's decision. Removing creates nothing, so rule 2 does not apply.
+    fn remove_symlink(&self, path: &Path, target: &Path) -> Done {
+        let located = match fspath::locate(self.root, path) {
+            Ok(l) => l,
+            Err(e) if e.is_not_found() => {
+                return (
+                    ActionStatus::Unchanged,
+                    format!("{} does not exist: no link to remove", path.display()),
+                )
+            }
+            Err(e) => return (ActionStatus::Failed, e.to_string()),
+        };
+        match inspect(&located.host) {
+            Ok(Existing::Missing) => (
+                ActionStatus::Unchanged,
+                format!("{} does not exist: no link to remove", path.display()),
+            ),
+            Ok(Existing::Symlink(current)) if current == target => done(
+                atomic::remove_symlink(&located.host),
+                format!("removed the symlink {} -> {}", path.display(), target.display()),
+            ),
+            Ok(Existing::Symlink(current)) => refused(
+                format!(
+                    "{} now points to {}, not to {} as planned: left as it is",
+                    path.display(),
+                    current.display(),
+                    target.display()
+                ),
+                format!("look at {}, then run --fix again", path.display()),
+            ),
+            Ok(other) => refused(
+                format!(
+                    "{} is {}, not a symlink: citadel-check removes nothing but symlinks",
+                    path.display(),
+                    other.describe()
+                ),
+                format!("look at {}, then run --fix again", path.display()),
+            ),
             Err(e) => failed(path, e),
         }
     }

@@ -127,6 +127,17 @@ pub fn replace_with_dir(dest: &Path, uid: u32, gid: u32, mode: u32) -> io::Resul
     result
 }
 
+/// Removes the symlink `dest` and flushes its directory. Anything else at `dest` is an error and stays as it
+/// was: a link is the only entry citadel-check ever removes, since it holds no data.
+pub fn remove_symlink(dest: &Path) -> io::Result<()> {
+    match inspect(dest)? {
+        Existing::Symlink(_) => {}
+        other => return Err(in_the_way_error(dest, &other)),
+    }
+    fs::remove_file(dest)?;
+    fsync_dir(parent(dest))
+}
+
 /// The last line of defence of rule 1, whatever the caller checked: only nothing, a symlink or an empty
 /// directory may be replaced.
 fn ensure_replaceable(dest: &Path) -> io::Result<()> {
@@ -317,6 +328,22 @@ mod tests {
         assert_eq!(fs::read(&file).unwrap(), b"data");
         assert_eq!(fs::read(full.join("x")).unwrap(), b"data");
         assert_eq!(entries(dir.path()), ["file", "full"]);
+    }
+
+    #[test]
+    fn only_a_symlink_is_ever_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("stale");
+        symlink("/gone", &link).unwrap();
+        remove_symlink(&link).unwrap();
+        assert!(fs::symlink_metadata(&link).is_err());
+        let file = dir.path().join("file");
+        let empty = dir.path().join("empty");
+        fs::write(&file, "data").unwrap();
+        fs::create_dir(&empty).unwrap();
+        assert!(remove_symlink(&file).is_err());
+        assert!(remove_symlink(&empty).is_err());
+        assert_eq!(entries(dir.path()), ["empty", "file"]);
     }
 
     #[test]

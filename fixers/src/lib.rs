@@ -9,7 +9,7 @@
 //! plan means nothing to do. It never writes.
 //!
 //! - Actions (`action::Action`) state an end result: `CreateDir`, `SetOwnerMode`, `WriteFile`, `Symlink`,
-//!   `SysfsWrite`, `Mount`, `Remount`, `UmountMount`, `EnableUnit`, `InstallPackages`, `Run`. Paths are system
+//!   `RemoveSymlink`, `SysfsWrite`, `Mount`, `Remount`, `UmountMount`, `EnableUnit`, `InstallPackages`, `Run`. Paths are system
 //!   paths; owners are numeric (resolve names through `/etc/passwd` under the root). Applying one whose effect
 //!   holds changes nothing, so a fixer may be generous, but it must plan nothing on a compliant system: after
 //!   applying, `fix::fix` plans again and anything still planned (other than what was pending or refused) fails
@@ -47,7 +47,10 @@
 //!   rename, fsync of the directory. Same content: nothing written, not even the mtime. Temp files of dead runs
 //!   are removed by the next write to the same path.
 //! - Symlinks: a temp link renamed over the old link; an empty directory in the way is removed first. Anything
-//!   else in the way is refused, and `atomic` refuses it again at the lowest level.
+//!   else in the way is refused, and `atomic` refuses it again at the lowest level. `RemoveSymlink` removes a
+//!   link only while it still points where the plan saw it point; it is the only removal there is.
+//! - Packages: `InstallPackages` on apt runs `apt-get update` first, then installs or reinstalls in one
+//!   transaction; on dnf, `dnf install` then `dnf reinstall` (a broken tool may belong to an installed package).
 //! - Paths resolve chroot-style: a link inside a `--root` tree never leads a write out onto the host.
 //! - Kernel actions (sysfs, mount, packages, commands, starting a unit) run through `host::Host` only when the
 //!   root is `/`; under any other root they are `pending` and nothing runs (the `EnableUnit` link is a file and

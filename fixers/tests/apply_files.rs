@@ -419,3 +419,65 @@ fn a_hard_linked_file_gets_an_inode_of_its_own_even_with_the_same_content() {
     let again = tree.applier(&host).apply("backup_cron", &plan(vec![action]));
     assert_eq!(again[0].status, ActionStatus::Unchanged);
 }
+
+fn remove_link(path: &str, target: &str) -> Action {
+    Action::RemoveSymlink {
+        path: path.into(),
+        target: target.into(),
+    }
+}
+
+#[test]
+fn remove_symlink_removes_only_the_planned_link_and_then_holds() {
+    let tree = Tree::new();
+    fs::create_dir_all(tree.path("/opt/citadel/model-links")).unwrap();
+    symlink(
+        "/mnt/citadel-models/active/llama-2-13b",
+        tree.path("/opt/citadel/model-links/llama-2-13b"),
+    )
+    .unwrap();
+    let action = remove_link(
+        "/opt/citadel/model-links/llama-2-13b",
+        "/mnt/citadel-models/active/llama-2-13b",
+    );
+    let host = RecordingHost::default();
+    let results = tree.applier(&host).apply("symlinks", &plan(vec![action.clone()]));
+    assert_eq!(results[0].status, ActionStatus::Applied, "{}", results[0].message);
+    assert!(tree.listing("/opt/citadel/model-links").is_empty());
+    let again = tree.applier(&host).apply("symlinks", &plan(vec![action]));
+    assert_eq!(again[0].status, ActionStatus::Unchanged, "{}", again[0].message);
+    let audit = audit_lines(&tree);
+    assert_eq!(audit[0]["kind"], "remove_symlink");
+}
+
+#[test]
+fn remove_symlink_refuses_anything_but_the_link_it_planned() {
+    let tree = Tree::new();
+    let dir = "/opt/citadel/model-links";
+    fs::create_dir_all(tree.path(dir)).unwrap();
+    symlink("/somewhere/new", tree.path("/opt/citadel/model-links/repointed")).unwrap();
+    fs::write(tree.path("/opt/citadel/model-links/file"), "data").unwrap();
+    fs::create_dir(tree.path("/opt/citadel/model-links/empty")).unwrap();
+    let host = RecordingHost::default();
+    let results = tree.applier(&host).apply(
+        "symlinks",
+        &plan(vec![
+            remove_link("/opt/citadel/model-links/repointed", "/somewhere/old"),
+            remove_link("/opt/citadel/model-links/file", "/x"),
+            remove_link("/opt/citadel/model-links/empty", "/x"),
+        ]),
+    );
+    for r in &results {
+        assert_eq!(r.status, ActionStatus::Refused, "{}", r.message);
+    }
+    assert!(results[0]
+        .message
+        .contains("now points to /somewhere/new, not to /somewhere/old"));
+    assert!(results[1].message.contains("is a regular file, not a symlink"));
+    assert!(results[2].message.contains("is an empty directory, not a symlink"));
+    assert_eq!(tree.listing(dir), ["empty", "file", "repointed"]);
+    assert_eq!(
+        fs::read_to_string(tree.path("/opt/citadel/model-links/file")).unwrap(),
+        "data"
+    );
+}

@@ -60,7 +60,7 @@ fn kernel_actions_are_pending_and_run_nothing() {
         .contains("mount -o remount,noatime,nodiratime /mnt/citadel-models"));
     assert!(results[4]
         .message
-        .contains("apt-get install -y --no-install-recommends sysstat tree"));
+        .contains("apt-get update; env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --reinstall sysstat tree"));
     assert!(host.calls.borrow().is_empty(), "ran: {:?}", host.calls.borrow());
     // The tree's sysfs file is the kernel's state: not written either.
     assert_eq!(

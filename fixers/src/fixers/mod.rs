@@ -1,4 +1,5 @@
 //! The ten fixers, one module each, named by the check id they fix. Each only plans (see the crate docs).
+//! `support` holds what the layout fixers share (owner ids, what stands at a path, refusals naming a prerequisite).
 
 pub mod backup_cron;
 pub mod directory_structure;
@@ -8,6 +9,7 @@ pub mod mount_options;
 pub mod required_tools;
 pub mod scripts;
 pub mod storage_mounts;
+mod support;
 pub mod symlinks;
 pub mod trim_timer;
 

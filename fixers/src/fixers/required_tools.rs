@@ -1,16 +1,127 @@
-//! Fixer for check `required_tools`.
+//! Fixer for check `required_tools`: the packages of the tools the check finds missing or broken
+//! (`[[tools]].package`), installed with the package manager of the root's distribution.
+//!
+//! - The tools come from the check itself (its findings name them), so that fixer and check never disagree on
+//!   what is missing. A broken tool (not executable, a dangling link) is fixed the same way: `InstallPackages`
+//!   reinstalls a package that is already installed.
+//! - The manager comes from os-release under the root: `ID`, then each `ID_LIKE`, the first known one wins
+//!   (debian, ubuntu: apt; rhel, fedora, centos, rocky, almalinux: dnf). An unknown or missing one is refused,
+//!   naming the packages to install by hand.
+//! - Apt's package lists are refreshed by the action itself (`apt-get update` before installing; see
+//!   `Action::InstallPackages`): a fresh host has none, and old ones name versions the mirrors have dropped.
+//! - Under a root other than `/` the installation is `pending` (the apply layer never runs it on the host).
+//! - A package name that starts with anything but a letter or digit could be read as an option by the package
+//!   manager (no Debian or RPM package is named so): refused.
 
-use citadel_checks::{Policy, System};
+use citadel_checks::checks::required_tools;
+use citadel_checks::os_release::OsRelease;
+use citadel_checks::{Outcome, Policy, System};
 
-use crate::action::Plan;
+use crate::action::{Action, PackageManager, Plan};
 
-/// PLACEHOLDER until the fixer lands: refuses, so that it can never pass for "nothing to do".
-pub fn plan(_policy: &Policy, _system: &System) -> Plan {
+/// The distributions whose package manager is known, by their os-release `ID`.
+const MANAGERS: [(&str, PackageManager); 7] = [
+    ("debian", PackageManager::Apt),
+    ("ubuntu", PackageManager::Apt),
+    ("rhel", PackageManager::Dnf),
+    ("fedora", PackageManager::Dnf),
+    ("centos", PackageManager::Dnf),
+    ("rocky", PackageManager::Dnf),
+    ("almalinux", PackageManager::Dnf),
+];
+
+pub fn plan(policy: &Policy, system: &System) -> Plan {
     let mut plan = Plan::new();
-    plan.refuse(
-        "required_tools",
-        "this fixer is not implemented yet",
-        "fix it by hand as the check's findings say",
+    let findings = match required_tools::run(policy, system) {
+        Outcome::Fail(findings) => findings,
+        Outcome::Pass | Outcome::Skip(_) => return plan,
+        Outcome::Error(reason) => {
+            plan.refuse(
+                "required_tools",
+                format!("cannot tell which tools are missing: {reason}"),
+                "fix what the required_tools check reports, then run --fix again",
+            );
+            return plan;
+        }
+    };
+    let mut packages: Vec<String> = Vec::new();
+    for tool in &policy.tools {
+        if !findings.iter().any(|f| f.subject == tool.name) || packages.contains(&tool.package) {
+            continue;
+        }
+        if tool.package.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            packages.push(tool.package.clone());
+        } else {
+            plan.refuse(
+                tool.package.clone(),
+                format!(
+                    "the package name {:?} of {} does not start with a letter or digit: a package manager would \
+                     read it as an option",
+                    tool.package, tool.name
+                ),
+                format!(
+                    "correct [[tools]].package for {} in the policy, then run --fix again",
+                    tool.name
+                ),
+            );
+        }
+    }
+    if packages.is_empty() {
+        return plan;
+    }
+    let by_hand = format!(
+        "install the packages {} with the distribution's package manager, then run --fix again",
+        packages.join(" ")
     );
+    match OsRelease::load(system.root()) {
+        Ok(Some(os)) => match manager(&os) {
+            Some(manager) => plan.push(Action::InstallPackages { manager, packages }),
+            None => plan.refuse(
+                os.source.display().to_string(),
+                format!(
+                    "no package manager is known for {} (known: debian, ubuntu with apt; rhel, fedora, centos, \
+                     rocky, almalinux with dnf)",
+                    os.describe()
+                ),
+                by_hand,
+            ),
+        },
+        Ok(None) => plan.refuse(
+            "/etc/os-release",
+            "no /etc/os-release or /usr/lib/os-release says which distribution this is",
+            by_hand,
+        ),
+        Err(e) => plan.refuse(
+            e.path.display().to_string(),
+            format!("cannot tell which distribution this is: {e}"),
+            by_hand,
+        ),
+    }
     plan
+}
+
+/// The package manager of the distribution or, failing that, of the closest family it names.
+fn manager(os: &OsRelease) -> Option<PackageManager> {
+    os.ids()
+        .find_map(|id| MANAGERS.iter().find(|(known, _)| *known == id).map(|(_, m)| *m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn of(text: &str) -> Option<PackageManager> {
+        manager(&OsRelease::parse(PathBuf::from("/etc/os-release"), text))
+    }
+
+    #[test]
+    fn the_distribution_wins_over_its_family_and_unknown_ones_have_none() {
+        assert_eq!(of("ID=debian\n"), Some(PackageManager::Apt));
+        assert_eq!(of("ID=pop\nID_LIKE=\"ubuntu debian\"\n"), Some(PackageManager::Apt));
+        assert_eq!(of("ID=centos\nID_LIKE=\"rhel fedora\"\n"), Some(PackageManager::Dnf));
+        assert_eq!(of("ID=opensuse-leap\nID_LIKE=\"suse opensuse\"\n"), None);
+        assert_eq!(of("ID=arch\n"), None);
+        assert_eq!(of(""), None);
+    }
 }

@@ -1,0 +1,120 @@
+//! What the layout fixers (`directory_structure`, `model_directories`, `symlinks`, `scripts`) share: owners
+//! resolved through the root's own accounts, what stands at a path (classified exactly as the apply layer
+//! classifies it), what a link in the way leads to, and the refusals that name what must come first.
+
+use std::path::Path;
+
+use citadel_checks::placement::StorageMount;
+use citadel_checks::policy::Storage;
+use citadel_checks::{FactError, FactErrorKind, System};
+
+use crate::action::{Plan, Refusal};
+use crate::fspath;
+use crate::mount_guard;
+use crate::obstacle::{self, Existing};
+
+/// The numeric ids of `owner` and `group` (names or decimal ids, as chown reads them) in the root's
+/// `/etc/passwd` and `/etc/group`; a refusal for each that is unknown or unreadable. `section` names the policy
+/// table they come from (`directories`).
+pub fn owner_ids(system: &System, owner: &str, group: &str, section: &str, plan: &mut Plan) -> Option<(u32, u32)> {
+    let accounts = match system.accounts() {
+        Ok(accounts) => accounts,
+        Err(e) => {
+            plan.refuse(
+                e.path.display().to_string(),
+                format!("cannot resolve the owner {owner}:{group}: {e}"),
+                "make /etc/passwd and /etc/group readable, then run --fix again",
+            );
+            return None;
+        }
+    };
+    let uid = accounts.uid(owner);
+    let gid = accounts.gid(group);
+    if uid.is_none() {
+        plan.refuse(
+            "/etc/passwd",
+            format!("there is no user {owner} ([{section}].owner)"),
+            format!("create the user {owner} or change [{section}].owner in the policy, then run --fix again"),
+        );
+    }
+    if gid.is_none() {
+        plan.refuse(
+            "/etc/group",
+            format!("there is no group {group} ([{section}].group)"),
+            format!("create the group {group} or change [{section}].group in the policy, then run --fix again"),
+        );
+    }
+    Some((uid?, gid?))
+}
+
+/// What stands at `path`, its parent resolved inside the root: the classification the apply layer acts on. A
+/// missing directory above it is `NotFound` naming that directory.
+pub fn existing(system: &System, path: &Path) -> Result<Existing, FactError> {
+    let located = fspath::locate(system.root(), path)?;
+    obstacle::inspect(&located.host).map_err(|e| FactError::from_io(path, &e))
+}
+
+/// Whether anything can be reached through the symlink at `path`. A link that dangles, loops, or leads to an
+/// empty directory hides nothing when it is replaced; one that leads to a file or to a directory with entries
+/// would make that data vanish from where it was found.
+pub fn reaches_data(system: &System, path: &Path) -> Result<bool, FactError> {
+    let root = system.root();
+    let target = match root.resolve(path) {
+        Ok(target) => target,
+        Err(e) if e.is_not_found() || e.kind == FactErrorKind::TooManyLinks => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let meta = root.symlink_metadata(&target)?;
+    if !meta.is_dir() {
+        return Ok(true);
+    }
+    Ok(!root.read_dir_names(&target)?.is_empty())
+}
+
+/// Whether `storage` is mounted, as its checks judge it; a refusal naming the prerequisite when it is not (the
+/// same words as the apply layer's rule 2), or when that cannot be told.
+pub fn mounted_storage(system: &System, storage: &Storage, what: &str) -> Result<StorageMount, Refusal> {
+    let mount_point = &storage.mount_point;
+    match StorageMount::of(storage, system) {
+        Ok(StorageMount::NotMounted(_)) => {
+            let guard = mount_guard::refusal(mount_point, mount_point);
+            Err(Refusal::new(
+                mount_point.display().to_string(),
+                format!(
+                    "{} is not mounted: {what} would be created on the root file system and hidden by the mount",
+                    mount_point.display()
+                ),
+                guard.by_hand,
+            ))
+        }
+        Ok(mounted) => Ok(mounted),
+        Err(e) => Err(Refusal::new(
+            mount_point.display().to_string(),
+            format!("cannot tell whether {} is mounted: {e}", mount_point.display()),
+            "check /proc/self/mountinfo, then run --fix again",
+        )),
+    }
+}
+
+/// A refusal for something another fix makes first: `fix` is its check id.
+pub fn waits_for(plan: &mut Plan, subject: &Path, why: String, fix: &str) {
+    plan.refuse(
+        subject.display().to_string(),
+        why,
+        format!("the {fix} fix comes first (citadel-check --fix {fix}, or by hand as that check says), then run --fix again"),
+    );
+}
+
+/// A refusal for a path that cannot even be looked at.
+pub fn cannot_inspect(plan: &mut Plan, path: &Path, err: &FactError) {
+    plan.refuse(
+        path.display().to_string(),
+        format!("cannot inspect it: {err}"),
+        format!("check {} and its permissions, then run --fix again", path.display()),
+    );
+}
+
+/// The refusal for data (`existing`) in the way of `wanted` ("a directory") at `path`: the apply layer's own.
+pub fn in_the_way(plan: &mut Plan, path: &Path, existing: &Existing, wanted: &str) {
+    plan.refusals.push(obstacle::refusal(path, existing, wanted));
+}

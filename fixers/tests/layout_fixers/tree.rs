@@ -1,0 +1,303 @@
+//! Fixture trees to plan and fix on: the compliant fixture copied into a temporary directory, or a scenario
+//! materialized the way the workspace's `tests/common/mod.rs` does it (base first, then the scenario's `root/`
+//! overlay, then `remove`, `chmod`, `chown`). Git keeps neither owners, nor modes other than the x bit, nor empty
+//! directories: files become 0644 (0755 when executable in git), directories 0755, `.gitkeep` files are skipped.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use citadel_checks::{Outcome, Policy, System, SystemRoot, CHECKS};
+use citadel_fixers::action::Plan;
+use citadel_fixers::apply::Applier;
+use citadel_fixers::fix::{fix, FixReport};
+use citadel_fixers::fixers::by_id;
+use citadel_fixers::host::RealHost;
+use citadel_fixers::lock;
+use serde::Deserialize;
+
+/// The five checks these fixers fix, in fix order.
+pub const LAYOUT_CHECKS: [&str; 5] = [
+    "required_tools",
+    "directory_structure",
+    "model_directories",
+    "symlinks",
+    "scripts",
+];
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// The parts of a `scenario.toml` these tests read.
+#[derive(Debug, Deserialize)]
+pub struct Scenario {
+    pub base: Option<String>,
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+    #[serde(default)]
+    pub chmod: Vec<Chmod>,
+    #[serde(default)]
+    pub chown: Vec<Chown>,
+    pub expect: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Chmod {
+    pub path: String,
+    pub mode: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Chown {
+    pub path: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+pub fn scenario_names() -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(fixtures_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("scenario.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn load_scenario(name: &str) -> Scenario {
+    let path = fixtures_dir().join(name).join("scenario.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub struct Tree {
+    pub dir: tempfile::TempDir,
+    pub root: SystemRoot,
+    pub policy: Policy,
+}
+
+impl Tree {
+    /// A fresh copy of `fixtures/compliant/root`, with the embedded policy.
+    pub fn compliant() -> Tree {
+        Tree::scenario("compliant").0
+    }
+
+    /// The scenario's tree, with its policy.
+    pub fn scenario(name: &str) -> (Tree, Scenario) {
+        let dir = tempfile::tempdir().unwrap();
+        let scenario = materialize(name, dir.path());
+        let policy = match &scenario.policy {
+            Some(file) => Policy::read(&fixtures_dir().join(name).join(file)).unwrap(),
+            None => Policy::embedded(),
+        };
+        let root = SystemRoot::new(dir.path());
+        (Tree { dir, root, policy }, scenario)
+    }
+
+    pub fn path(&self, abs: &str) -> PathBuf {
+        self.root.path(abs)
+    }
+
+    /// A new view (facts are cached per `System`: make one after changing the tree).
+    pub fn system(&self) -> System {
+        System::new(self.root.clone())
+    }
+
+    pub fn plan(&self, id: &str) -> Plan {
+        (by_id(id).unwrap().plan)(&self.policy, &self.system())
+    }
+
+    pub fn check(&self, id: &str) -> Outcome {
+        let check = CHECKS.iter().find(|c| c.id == id).unwrap();
+        (check.run)(&self.policy, &self.system())
+    }
+
+    /// `--fix` for one check under this tree: lock, apply on the real file system (kernel actions are pending
+    /// under a root that is not `/`), check again, plan again.
+    pub fn fix(&self, id: &str) -> (FixReport, Outcome) {
+        let guard = lock::acquire(&self.root, Duration::ZERO).unwrap();
+        let applier = Applier::new(&self.root, &guard, &self.policy, &RealHost);
+        let check = CHECKS.iter().find(|c| c.id == id).unwrap();
+        fix(check, by_id(id).unwrap().plan, &self.policy, &applier)
+    }
+
+    pub fn remove(&self, abs: &str) {
+        let path = self.path(abs);
+        if fs::symlink_metadata(&path).unwrap().is_dir() {
+            fs::remove_dir_all(&path).unwrap();
+        } else {
+            fs::remove_file(&path).unwrap();
+        }
+    }
+
+    pub fn chmod(&self, abs: &str, mode: u32) {
+        fs::set_permissions(self.path(abs), fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    pub fn chown(&self, abs: &str, uid: u32, gid: u32) {
+        std::os::unix::fs::lchown(self.path(abs), Some(uid), Some(gid)).unwrap();
+    }
+
+    pub fn write(&self, abs: &str, content: &str) {
+        fs::write(self.path(abs), content).unwrap();
+    }
+
+    pub fn read(&self, abs: &str) -> String {
+        fs::read_to_string(self.path(abs)).unwrap()
+    }
+
+    pub fn mkdir(&self, abs: &str) {
+        fs::create_dir_all(self.path(abs)).unwrap();
+    }
+
+    /// Replaces whatever is at `abs` with a symlink to `target`.
+    pub fn link(&self, abs: &str, target: &str) {
+        if fs::symlink_metadata(self.path(abs)).is_ok() {
+            self.remove(abs);
+        }
+        symlink(target, self.path(abs)).unwrap();
+    }
+
+    pub fn read_link(&self, abs: &str) -> PathBuf {
+        fs::read_link(self.path(abs)).unwrap()
+    }
+
+    pub fn mode(&self, abs: &str) -> u32 {
+        fs::symlink_metadata(self.path(abs)).unwrap().mode() & 0o7777
+    }
+
+    pub fn exists(&self, abs: &str) -> bool {
+        fs::symlink_metadata(self.path(abs)).is_ok()
+    }
+
+    /// Drops the mount of `mount_point` from mountinfo: the storage is not mounted.
+    pub fn unmount(&self, mount_point: &str) {
+        let text: String = self
+            .read("/proc/self/mountinfo")
+            .lines()
+            .filter(|l| l.split(' ').nth(4) != Some(mount_point))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        self.write("/proc/self/mountinfo", &text);
+    }
+
+    /// Every entry under `abs`, relative, sorted.
+    pub fn listing(&self, abs: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.path(abs), Path::new(""), &mut |rel, _| {
+            out.push(rel.display().to_string())
+        });
+        out.sort();
+        out
+    }
+
+    /// Every entry of the tree with its kind, owner, mode and content (or link target): to prove that a refused
+    /// fix changed nothing. The fix lock and the audit log are left out: they are the tool's own.
+    pub fn snapshot(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(self.dir.path(), Path::new(""), &mut |rel, path| {
+            if rel.starts_with("run") || rel == Path::new("opt/citadel/logs/citadel-check.log") {
+                return;
+            }
+            let meta = fs::symlink_metadata(path).unwrap();
+            let what = if meta.file_type().is_symlink() {
+                format!("-> {}", fs::read_link(path).unwrap().display())
+            } else if meta.is_file() {
+                String::from_utf8_lossy(&fs::read(path).unwrap()).into_owned()
+            } else {
+                String::new()
+            };
+            out.push(format!(
+                "{} {}:{} {:o} {what}",
+                rel.display(),
+                meta.uid(),
+                meta.gid(),
+                meta.mode()
+            ));
+        });
+        out.sort();
+        out
+    }
+}
+
+fn walk(dir: &Path, rel: &Path, visit: &mut dyn FnMut(&Path, &Path)) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries {
+        let entry = entry.unwrap();
+        let rel = rel.join(entry.file_name());
+        visit(&rel, &entry.path());
+        if entry.file_type().unwrap().is_dir() {
+            walk(&entry.path(), &rel, visit);
+        }
+    }
+}
+
+/// Lays the scenario's tree out in `dest`: its base's first, then its own overlay and changes.
+fn materialize(name: &str, dest: &Path) -> Scenario {
+    let scenario = load_scenario(name);
+    if let Some(base) = &scenario.base {
+        materialize(base, dest);
+    }
+    let overlay = fixtures_dir().join(name).join("root");
+    if overlay.is_dir() {
+        copy_tree(&overlay, dest).unwrap();
+    }
+    for rel in &scenario.remove {
+        let path = dest.join(rel);
+        if fs::symlink_metadata(&path).unwrap().is_dir() {
+            fs::remove_dir_all(&path).unwrap();
+        } else {
+            fs::remove_file(&path).unwrap();
+        }
+    }
+    for chmod in &scenario.chmod {
+        let mode = u32::from_str_radix(&chmod.mode, 8).unwrap();
+        fs::set_permissions(dest.join(&chmod.path), fs::Permissions::from_mode(mode)).unwrap();
+    }
+    for chown in &scenario.chown {
+        std::os::unix::fs::lchown(dest.join(&chown.path), Some(chown.uid), Some(chown.gid)).unwrap();
+    }
+    scenario
+}
+
+/// Copies `src` over `dest`: an entry of another kind in the way is replaced; modes are normalized.
+fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(src)? {
+        let entry = entry?;
+        let (from, to) = (entry.path(), dest.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if entry.file_name() == ".gitkeep" {
+            continue;
+        }
+        if let Ok(existing) = fs::symlink_metadata(&to) {
+            if !(existing.is_dir() && kind.is_dir()) {
+                if existing.is_dir() {
+                    fs::remove_dir_all(&to)?;
+                } else {
+                    fs::remove_file(&to)?;
+                }
+            }
+        }
+        if kind.is_symlink() {
+            symlink(fs::read_link(&from)?, &to)?;
+        } else if kind.is_dir() {
+            fs::create_dir_all(&to)?;
+            fs::set_permissions(&to, fs::Permissions::from_mode(0o755))?;
+            copy_tree(&from, &to)?;
+        } else {
+            fs::copy(&from, &to)?;
+            let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
+            fs::set_permissions(&to, fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }))?;
+        }
+    }
+    Ok(())
+}
