@@ -87,8 +87,10 @@ smart_of() {
         return
     fi
     output=$(smartctl -H -A "$disk" 2>&1) || status=$?
-    # smartctl's exit status is a bit mask: bit 1 the device could not be opened, bit 3 the disk is failing.
-    if ((status & 2)) || grep -q 'SMART support is: *Unavailable' <<<"$output"; then
+    # smartctl's exit status is a bit mask: bit 0 the command line or device type was not understood (a loop or
+    # virtual disk: "Unable to detect device type"), bit 1 the device could not be opened, bit 3 the disk is
+    # failing.
+    if ((status & 3)) || grep -q 'SMART support is: *Unavailable' <<<"$output"; then
         info "$label: SMART not available for $disk"
         return
     fi
