@@ -64,15 +64,19 @@ pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod diff;
+pub mod filesystem;
 pub mod fix;
 pub mod fixers;
 pub mod fspath;
+pub mod fstab_edit;
 pub mod host;
 pub mod lock;
 pub mod mount_guard;
 pub mod obstacle;
 pub mod outcome;
 pub mod privilege;
+#[cfg(test)]
+mod testing;
 pub mod validate;
 
 pub use action::{Action, ActionReport, PackageManager, Plan, Refusal, Validation};
