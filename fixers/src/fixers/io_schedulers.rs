@@ -150,7 +150,7 @@ fn live(root: &SystemRoot, disk: &Disk, plan: &mut Plan) -> Result<(), FactError
     if scheduler.active.as_deref() == Some(disk.wanted.as_str()) {
         return Ok(());
     }
-    if scheduler.available.iter().any(|s| *s == disk.wanted) {
+    if scheduler.available.contains(&disk.wanted) {
         plan.push(Action::SysfsWrite {
             path,
             value: disk.wanted.clone(),
