@@ -11,9 +11,11 @@
 //!   actual whole disks by kernel name with `ENV{DEVTYPE}=="disk"` (without it the match would include
 //!   partitions, which have no queue/), in the form LINUX-FACTS gives. Where a file that sorts after that name
 //!   (rules files are read in lexical order of name, across directories, last assignment wins) sets another
-//!   value, the rules go to `99-citadel-io-schedulers.rules` instead; a rule in a file that sorts after that too
-//!   is refused, naming it: it is not citadel-check's to edit. A name masked by hand (a link to /dev/null) is
-//!   refused too. Then `udevadm control --reload`, only where udevd runs (`/run/udev/control`): without it the
+//!   value, the rules go to `99-zz-citadel-io-schedulers.rules` instead; a rule in a file that sorts after that
+//!   too (names compare byte by byte, so `local.rules` sorts after every numbered name) is refused, naming it: it
+//!   is not citadel-check's to edit. The file is rewritten whole (it is citadel-check's name), also where it is
+//!   empty, which masks a same-named vendor file; a name masked by a link to /dev/null is refused instead: the
+//!   apply layer never writes over a link, and such a mask is deliberate. Then `udevadm control --reload`, only where udevd runs (`/run/udev/control`): without it the
 //!   command fails, and boot reads the files anyway.
 
 use std::path::{Path, PathBuf};
@@ -31,7 +33,8 @@ use crate::obstacle::{self, Existing};
 pub const RULES_DIR: &str = "/etc/udev/rules.d";
 /// The rules file's name, and the later one used when a file sorting after the first defeats it.
 pub const RULES_NAME: &str = "60-citadel-io-schedulers.rules";
-pub const LATE_RULES_NAME: &str = "99-citadel-io-schedulers.rules";
+/// `99-zz-` sorts after the usual late names (`99-local.rules`, `99-vendor-….rules`, systemd's `99-systemd.rules`).
+pub const LATE_RULES_NAME: &str = "99-zz-citadel-io-schedulers.rules";
 const HEADER: &str = "# Managed by citadel-check: I/O schedulers for the Citadel storage disks.\n";
 /// udevd's control socket: present only where udevd runs.
 const UDEV_CONTROL: &str = "/run/udev/control";
@@ -204,7 +207,7 @@ fn boot(root: &SystemRoot, system: &System, disks: &[Disk], plan: &mut Plan) -> 
                 format!("{}:{}", a.file.display(), a.line),
                 format!(
                     "this rule sets queue/scheduler to \"{}\" for {}, and its file sorts after {LATE_RULES_NAME}, the \
-                     latest name citadel-check writes, so it would still win at boot",
+                     latest name citadel-check writes (names compare byte by byte), so it would still win at boot",
                     a.value, disk.device.name
                 ),
                 format!(
@@ -458,20 +461,20 @@ ACTION==\"add|change\", SUBSYSTEM==\"block\", ENV{DEVTYPE}==\"disk\", KERNEL==\"
     }
 
     #[test]
-    fn a_later_file_that_defeats_the_rule_moves_it_to_99() {
+    fn a_later_file_that_defeats_the_rule_moves_it_to_99_zz() {
         if !udev_evaluator_present() {
             return;
         }
         let tree = Tree::compliant();
         tree.write(
-            "/usr/lib/udev/rules.d/70-vendor-io.rules",
+            "/usr/lib/udev/rules.d/99-vendor-io.rules",
             "ACTION==\"add|change\", SUBSYSTEM==\"block\", KERNEL==\"nvme*\", ATTR{queue/scheduler}=\"bfq\"\n",
         );
         let plan = tree.plan("io_schedulers", &policy());
         assert_eq!(
             rules_write(&plan),
             Some((
-                PathBuf::from("/etc/udev/rules.d/99-citadel-io-schedulers.rules"),
+                PathBuf::from("/etc/udev/rules.d/99-zz-citadel-io-schedulers.rules"),
                 RULES.to_string()
             ))
         );
@@ -480,15 +483,35 @@ ACTION==\"add|change\", SUBSYSTEM==\"block\", ENV{DEVTYPE}==\"disk\", KERNEL==\"
         assert_eq!(outcome, Outcome::Pass, "{}", findings(&outcome));
 
         tree.write(
-            "/etc/udev/rules.d/99-zz-local.rules",
+            "/etc/udev/rules.d/local.rules",
             "SUBSYSTEM==\"block\", KERNEL==\"sda\", ATTR{queue/scheduler}=\"bfq\"\n",
         );
         let plan = tree.plan("io_schedulers", &policy());
         assert!(plan.actions.is_empty(), "{plan:#?}");
-        assert_eq!(plan.refusals[0].subject, "/etc/udev/rules.d/99-zz-local.rules:1");
+        assert_eq!(plan.refusals[0].subject, "/etc/udev/rules.d/local.rules:1");
         assert!(plan.refusals[0]
             .why
-            .contains("sorts after 99-citadel-io-schedulers.rules"));
+            .contains("sorts after 99-zz-citadel-io-schedulers.rules"));
+    }
+
+    #[test]
+    fn an_empty_file_of_our_name_is_filled() {
+        // Empty, it masks the same name in /usr/lib; it is citadel-check's name, and holds nothing.
+        let tree = Tree::compliant();
+        let vendor = tree.read(OURS).replace("none", "bfq");
+        tree.write("/usr/lib/udev/rules.d/60-citadel-io-schedulers.rules", vendor);
+        tree.write(OURS, "");
+        let plan = tree.plan("io_schedulers", &policy());
+        assert_eq!(rules_write(&plan), Some((PathBuf::from(OURS), RULES.to_string())));
+        let results = tree.apply("io_schedulers", &policy(), &plan);
+        assert!(results[0]
+            .message
+            .contains("previous version kept as /var/backups/citadel-check/etc/udev/rules.d/"));
+        if !udev_evaluator_present() {
+            return;
+        }
+        let outcome = tree.check("io_schedulers", &policy());
+        assert_eq!(outcome, Outcome::Pass, "{}", findings(&outcome));
     }
 
     #[test]
