@@ -11,7 +11,7 @@ pub mod storage_mounts;
 pub mod symlinks;
 pub mod trim_timer;
 
-use crate::fix::{Fixer, FIX_ORDER};
+use crate::fix::Fixer;
 
 /// Every fixer, in the order they run (SPEC §4: `FIX_ORDER`).
 pub const FIXERS: [Fixer; 10] = [
@@ -65,6 +65,7 @@ pub fn by_id(id: &str) -> Option<&'static Fixer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fix::FIX_ORDER;
 
     #[test]
     fn fixers_run_in_fix_order_and_cover_every_check() {
