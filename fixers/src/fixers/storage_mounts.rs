@@ -64,18 +64,17 @@ fn plan_or_error(policy: &Policy, system: &System) -> Result<Plan, FactError> {
     let mut plan = Plan::new();
     let mut mount_actions = Vec::new();
     for (_, storage) in policy.storages() {
-        let (fs, live) = match target(root, mounts, storage)? {
+        let (fs, live) = match target(root, mounts, &fstab, storage)? {
             Ok(target) => target,
             Err(refusal) => {
                 plan.refusals.push(refusal);
                 continue;
             }
         };
-        let Some(uuid) = fs.uuid.clone() else {
-            plan.refusals.push(no_uuid(storage, &fs));
+        if let Err(refusal) = fix_entry(root, &mut text, &fstab, storage, &fs)? {
+            plan.refusals.push(refusal);
             continue;
-        };
-        fix_entry(root, &mut text, &fstab, storage, &fs, &uuid)?;
+        }
         match live {
             Live::Mounted => {}
             Live::Absent => {
@@ -132,6 +131,7 @@ enum Live {
 fn target(
     root: &SystemRoot,
     mounts: &MountTable,
+    fstab: &Fstab,
     storage: &Storage,
 ) -> Result<Result<(Filesystem, Live), Refusal>, FactError> {
     let mp = &storage.mount_point;
@@ -153,9 +153,12 @@ fn target(
             Live::Other(other_mounted(mounts, mount, storage, &policy_device))
         }
     };
-    let fs = match choose_filesystem(root, storage, &policy_device)? {
-        Ok(fs) => fs,
-        Err(refusal) => return Ok(Err(refusal)),
+    let fs = match entry_filesystem(root, fstab, storage, &policy_device)? {
+        Some(fs) => fs,
+        None => match choose_filesystem(root, storage, &policy_device)? {
+            Ok(fs) => fs,
+            Err(refusal) => return Ok(Err(refusal)),
+        },
     };
     let elsewhere = mounts
         .mounts
@@ -179,6 +182,31 @@ fn mounted_policy_fs(
     }
     let device = BlockDevice::by_devnum(root, mount.devnum)?;
     Ok(resides_on(root, &device, policy_device)?.then_some(device))
+}
+
+/// The device the storage's fstab entry already names, when it is on the policy's device and not known to hold
+/// another type than the policy's: the entry is trusted over a guess (the device may be known by path only).
+fn entry_filesystem(
+    root: &SystemRoot,
+    fstab: &Fstab,
+    storage: &Storage,
+    policy_device: &BlockDevice,
+) -> Result<Option<Filesystem>, FactError> {
+    let Some(entry) = fstab.entries_at(&storage.mount_point).first().copied() else {
+        return Ok(None);
+    };
+    let Lookup::Found(device) = resolve_fstab_source(root, &entry.source)? else {
+        return Ok(None);
+    };
+    if !resides_on(root, &device, policy_device)? {
+        return Ok(None);
+    }
+    let fs = filesystem::probe(root, &device)?.unwrap_or(Filesystem {
+        device,
+        uuid: None,
+        fs_type: filesystem::FsType::Unknown,
+    });
+    Ok((fs.is(&storage.fs_type) != Some(false)).then_some(fs))
 }
 
 /// The one file system of the policy's type on the policy's device, or on one device built on it.
@@ -205,25 +233,31 @@ fn choose_filesystem(
 }
 
 /// Makes the storage's first fstab entry mount `fs` there at boot, or appends one; comments out later ones.
+/// Refused when a source must be written and the file system has no UUID to name it by.
 fn fix_entry(
     root: &SystemRoot,
     text: &mut FstabText,
     fstab: &Fstab,
     storage: &Storage,
     fs: &Filesystem,
-    uuid: &str,
-) -> Result<(), FactError> {
+) -> Result<Result<(), Refusal>, FactError> {
     let mp = &storage.mount_point;
     let entries = fstab.entries_at(mp);
     let Some(entry) = entries.first() else {
+        let Some(uuid) = &fs.uuid else {
+            return Ok(Err(no_uuid(storage, fs)));
+        };
         text.append(&new_line(storage, uuid));
-        return Ok(());
+        return Ok(Ok(()));
     };
     let resolves_to_fs = match resolve_fstab_source(root, &entry.source)? {
         Lookup::Found(device) => device.sys_path == fs.device.sys_path,
         Lookup::Missing(_) => false,
     };
     if !resolves_to_fs {
+        let Some(uuid) = &fs.uuid else {
+            return Ok(Err(no_uuid(storage, fs)));
+        };
         text.set_field(entry.line, SOURCE, &format!("UUID={uuid}"));
     }
     if entry.fs_type != storage.fs_type && entry.fs_type != "auto" {
@@ -246,7 +280,7 @@ fn fix_entry(
             ),
         );
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// `UUID=… /mnt/citadel-models ext4 defaults,noatime,… 0 2`: pass 2, checked after the root file system.
@@ -751,6 +785,22 @@ mod tests {
             plan.refusals[0].why
         );
         assert!(plan.refusals[0].by_hand.contains("umount /srv/old"));
+    }
+
+    #[test]
+    fn an_entry_by_path_is_trusted_where_no_uuid_is_known() {
+        let tree = Tree::compliant();
+        tree.replace(FSTAB_PATH, &format!("UUID={MODELS_UUID} "), "/dev/nvme1n1 ");
+        tree.remove(&format!("/dev/disk/by-uuid/{MODELS_UUID}"));
+        tree.write("/run/udev/data/b259:1", "E:DEVTYPE=disk\n");
+        assert_eq!(tree.plan("storage_mounts", &policy()), Plan::new(), "mounted and right");
+        tree.unmount("/mnt/citadel-models");
+        assert_eq!(kinds(&tree.plan("storage_mounts", &policy())), ["mount"]);
+        // Without an entry, nothing identifies the file system: refused, never guessed.
+        tree.drop_fstab_line("/mnt/citadel-models");
+        let plan = tree.plan("storage_mounts", &policy());
+        assert!(plan.actions.is_empty(), "{plan:#?}");
+        assert!(plan.refusals[0].why.contains("holds no file system"), "{plan:#?}");
     }
 
     #[test]
