@@ -71,28 +71,30 @@ fn plan_or_error(policy: &Policy, system: &System) -> Result<Plan, FactError> {
                 continue;
             }
         };
+        // The mount point first: an fstab line whose target cannot exist would fail the mount at every boot.
+        let create = match live {
+            Live::Absent => match mount_point_dir(root, policy, system, &storage.mount_point)? {
+                Ok(create) => create,
+                Err(refusal) => {
+                    plan.refusals.push(refusal);
+                    continue;
+                }
+            },
+            _ => None,
+        };
         if let Err(refusal) = fix_entry(root, &mut text, &fstab, storage, &fs)? {
             plan.refusals.push(refusal);
             continue;
         }
+        plan.actions.extend(create);
         match live {
             Live::Mounted => {}
-            Live::Absent => {
-                match mount_point_dir(root, policy, system, &storage.mount_point)? {
-                    Ok(Some(create)) => plan.push(create),
-                    Ok(None) => {}
-                    Err(refusal) => {
-                        plan.refusals.push(refusal);
-                        continue;
-                    }
-                }
-                mount_actions.push(Action::Mount {
-                    target: storage.mount_point.clone(),
-                    source: None,
-                    fs_type: None,
-                    options: Vec::new(),
-                });
-            }
+            Live::Absent => mount_actions.push(Action::Mount {
+                target: storage.mount_point.clone(),
+                source: None,
+                fs_type: None,
+                options: Vec::new(),
+            }),
             Live::Other(refusal) => plan.refusals.push(refusal),
         }
     }
@@ -801,6 +803,23 @@ mod tests {
         let plan = tree.plan("storage_mounts", &policy());
         assert!(plan.actions.is_empty(), "{plan:#?}");
         assert!(plan.refusals[0].why.contains("holds no file system"), "{plan:#?}");
+    }
+
+    #[test]
+    fn a_file_in_place_of_the_mount_point_is_refused_before_fstab_names_it() {
+        let tree = Tree::compliant();
+        tree.unmount("/mnt/citadel-models");
+        tree.drop_fstab_line("/mnt/citadel-models");
+        tree.remove("/mnt/citadel-models");
+        tree.write("/mnt/citadel-models", "notes\n");
+        let plan = tree.plan("storage_mounts", &policy());
+        assert!(plan.actions.is_empty(), "{plan:#?}");
+        assert!(
+            plan.refusals[0]
+                .why
+                .starts_with("/mnt/citadel-models is a regular file, in the way"),
+            "{plan:#?}"
+        );
     }
 
     #[test]
