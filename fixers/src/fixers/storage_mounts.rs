@@ -99,7 +99,8 @@ fn plan_or_error(policy: &Policy, system: &System) -> Result<Plan, FactError> {
         }
     }
     let new = text.to_bytes();
-    if current.as_deref() != Some(new.as_slice()) {
+    // No fstab and nothing to put in it (every storage refused): no file with only a header.
+    if current.as_deref() != Some(new.as_slice()) && !(current.is_none() && new.is_empty()) {
         let (uid, gid, mode) = owner_mode(root, FSTAB_PATH);
         let content = match current {
             Some(_) => new,
@@ -683,6 +684,14 @@ mod tests {
         assert!(text.starts_with("# /etc/fstab"), "{text}");
         assert!(text.contains(&format!("{MODELS_LINE}\n")), "{text}");
         assert!(tree.backups().is_empty(), "nothing to back up");
+
+        let tree = Tree::compliant();
+        tree.remove(FSTAB_PATH);
+        let mut policy = policy();
+        policy.storage.models.device = "/dev/nvme9n1".parse().unwrap();
+        policy.storage.backup.device = "/dev/sdz".parse().unwrap();
+        let plan = tree.plan("storage_mounts", &policy);
+        assert!(plan.actions.is_empty(), "no fstab of a header alone: {plan:#?}");
     }
 
     #[test]
