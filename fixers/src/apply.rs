@@ -128,10 +128,8 @@ impl<'a> Applier<'a> {
                 unit_file,
                 now,
             } => self.enable_unit(action, unit, wanted_by, unit_file, *now),
-            Action::Remount { .. }
-            | Action::UmountMount { .. }
-            | Action::InstallPackages { .. }
-            | Action::Run { .. } => self.run_commands(action),
+            Action::UmountMount { target } => self.umount_mount(action, target),
+            Action::Remount { .. } | Action::InstallPackages { .. } | Action::Run { .. } => self.run_commands(action),
         }
     }
 
@@ -459,6 +457,26 @@ impl<'a> Applier<'a> {
         }
     }
 
+    /// Unmount, then mount from fstab. A busy file system is not a failure: nothing was changed, and the fstab
+    /// entry (written before) takes effect at the next mount; the message says how to find what holds it.
+    fn umount_mount(&self, action: &Action, target: &Path) -> Done {
+        match self.run_commands(action) {
+            (ActionStatus::Failed, message)
+                if message.starts_with("`umount ") && message.contains("target is busy") =>
+            {
+                (
+                    ActionStatus::Pending,
+                    format!(
+                        "{message}; still mounted as before: the options in /etc/fstab take effect at the next \
+                         remount or boot; close what holds it (`fuser -vm {0}`), then run --fix again",
+                        target.display()
+                    ),
+                )
+            }
+            other => other,
+        }
+    }
+
     /// Runs the action's commands in order on the running system; the first failure ends it.
     fn run_commands(&self, action: &Action) -> Done {
         let mut ran = Vec::new();
@@ -623,6 +641,47 @@ mod tests {
                 "ran mount -o remount,noatime /mnt/citadel-models".to_string()
             )
         );
+    }
+
+    #[test]
+    fn a_busy_umount_leaves_the_mount_and_is_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = SystemRoot::new(dir.path());
+        let lock = crate::lock::acquire(&root, std::time::Duration::ZERO).unwrap();
+        let host = ScriptedHost {
+            fail_on: "umount",
+            ran: RefCell::default(),
+        };
+        let applier = Applier::new(&root, &lock, &Policy::embedded(), &host);
+        let cycle = Action::UmountMount {
+            target: "/mnt/citadel-models".into(),
+        };
+        let (status, message) = applier.umount_mount(&cycle, Path::new("/mnt/citadel-models"));
+        assert_eq!(status, ActionStatus::Pending, "{message}");
+        assert!(message.contains("target is busy"), "{message}");
+        assert!(message.contains("fuser -vm /mnt/citadel-models"), "{message}");
+        // A mount that fails after the umount is a failure, whatever it says: the storage is no longer mounted.
+        struct MountFails;
+        impl Host for MountFails {
+            fn run(&self, argv: &[String]) -> io::Result<CommandOutput> {
+                let fails = argv[0] == "mount";
+                Ok(CommandOutput {
+                    code: Some(if fails { 32 } else { 0 }),
+                    stdout: String::new(),
+                    stderr: if fails {
+                        "mount: target is busy.".into()
+                    } else {
+                        String::new()
+                    },
+                })
+            }
+            fn write_sysfs(&self, _: &Path, _: &str) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let applier = Applier::new(&root, &lock, &Policy::embedded(), &MountFails);
+        let (status, message) = applier.umount_mount(&cycle, Path::new("/mnt/citadel-models"));
+        assert_eq!(status, ActionStatus::Failed, "{message}");
     }
 
     #[test]

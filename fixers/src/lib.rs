@@ -58,6 +58,8 @@
 //! - Each action tried is one JSON line in `/opt/citadel/logs/citadel-check.log` under the root (`audit`):
 //!   `{time, pid, check, kind, target, summary, result, message}`. If that log cannot be opened, nothing is
 //!   applied. An empty plan touches nothing, not even the log.
+//! - `UmountMount` of a busy file system (`umount`: "target is busy") is `pending`, not `failed`: nothing changed,
+//!   and the fstab entry written before it takes effect at the next mount or boot.
 //! - After a failed action the rest of that plan is `skipped`.
 
 pub mod action;
@@ -67,15 +69,19 @@ pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod diff;
+pub mod filesystem;
 pub mod fix;
 pub mod fixers;
 pub mod fspath;
+pub mod fstab_edit;
 pub mod host;
 pub mod lock;
 pub mod mount_guard;
 pub mod obstacle;
 pub mod outcome;
 pub mod privilege;
+#[cfg(test)]
+mod testing;
 pub mod validate;
 
 pub use action::{Action, ActionReport, PackageManager, Plan, Refusal, Validation};
