@@ -114,9 +114,10 @@ fn stale_links(policy: &Policy, system: &System, links_dir: &Path) -> Result<Vec
     if !root.symlink_metadata(&dir)?.is_dir() {
         return Ok(findings);
     }
+    // A set, not a scan of the list per entry: with thousands of models the scan is quadratic.
+    let named: std::collections::HashSet<&str> = policy.models.names.iter().map(String::as_str).collect();
     for name in root.read_dir_names(&dir)? {
-        let name_text = name.to_string_lossy();
-        if policy.models.names.iter().any(|n| *n == name_text) {
+        if named.contains(name.to_string_lossy().as_ref()) {
             continue;
         }
         let link: PathBuf = links_dir.join(&name);
