@@ -431,8 +431,8 @@ impl<'a> Applier<'a> {
                 return (
                     ActionStatus::Pending,
                     format!(
-                        "not linked: the unit file {} does not exist yet; it comes with the pending action before \
-                         this one, then run --fix again",
+                        "not linked: the unit file {} does not exist yet: it comes with the pending action before \
+                         this one (the package that ships it); run --fix again once that has run",
                         unit_file.display()
                     ),
                 );

@@ -36,7 +36,7 @@ use citadel_checks::cron::crontab::{Crontab, Format, LineKind};
 use citadel_checks::cron::files::{self, Admission, TabKind};
 use citadel_checks::cron::jobs::{self, Wanted};
 use citadel_checks::cron::{Cron, Flavor, Tab};
-use citadel_checks::systemd::UnitStatus;
+use citadel_checks::systemd::{UnitState, UnitStatus};
 use citadel_checks::{Policy, System};
 
 use super::{support, units};
@@ -314,7 +314,7 @@ fn the_daemon(plan: &mut Plan, system: &System, cron: &Cron) {
         let Some(unit) = daemon_unit(plan, system, cron.flavor) else {
             return;
         };
-        if unit.fragment.is_some() || unit.masked_by.is_some() {
+        if unit.state() != UnitState::NotFound {
             return units::enable(plan, system, &unit, TARGET, None);
         }
     }

@@ -12,6 +12,7 @@
 //!   a root other than `/` the installation is pending and so is the link that waits for it.
 //! - The check's "active where systemd runs" is not read offline; a timer already enabled plans nothing.
 
+use citadel_checks::systemd::UnitState;
 use citadel_checks::{Policy, System};
 
 use super::{support, units};
@@ -33,19 +34,20 @@ pub fn plan(policy: &Policy, system: &System) -> Plan {
             return plan;
         }
     };
-    if unit.fragment.is_some() || unit.masked_by.is_some() {
-        units::enable(&mut plan, system, &unit, TARGET, None);
-        return plan;
-    }
-    let Some((_, package)) = PACKAGES.iter().find(|(timer, _)| timer == name) else {
-        units::enable(&mut plan, system, &unit, TARGET, None);
-        return plan;
-    };
-    let packages = vec![package.to_string()];
-    if let Some(manager) = support::package_manager(system, &packages, &mut plan) {
-        plan.push(Action::InstallPackages { manager, packages });
-        let shipped = units::vendor_unit_file(manager, name);
-        units::enable(&mut plan, system, &unit, TARGET, Some(&shipped));
+    let package = PACKAGES
+        .iter()
+        .find(|(timer, _)| timer == name)
+        .map(|(_, package)| *package);
+    match (unit.state(), package) {
+        (UnitState::NotFound, Some(package)) => {
+            let packages = vec![package.to_string()];
+            if let Some(manager) = support::package_manager(system, &packages, &mut plan) {
+                plan.push(Action::InstallPackages { manager, packages });
+                let shipped = units::vendor_unit_file(manager, name);
+                units::enable(&mut plan, system, &unit, TARGET, Some(&shipped));
+            }
+        }
+        _ => units::enable(&mut plan, system, &unit, TARGET, None),
     }
     plan
 }
