@@ -82,6 +82,7 @@ impl<'a> Applier<'a> {
         };
         let mut results = Vec::with_capacity(plan.actions.len());
         let mut failed = false;
+        let mut after_pending = false;
         for action in &plan.actions {
             let (status, message) = if failed {
                 (
@@ -89,9 +90,10 @@ impl<'a> Applier<'a> {
                     "not tried: an earlier action of this fix failed".to_string(),
                 )
             } else {
-                self.apply_one(action)
+                self.apply_one(action, after_pending)
             };
             failed |= status == ActionStatus::Failed;
+            after_pending |= status == ActionStatus::Pending;
             let mut result = ActionResult::new(action, status, message);
             if let Err(e) = audit.record(check, &result, SystemTime::now()) {
                 result
@@ -103,7 +105,8 @@ impl<'a> Applier<'a> {
         results
     }
 
-    fn apply_one(&self, action: &Action) -> Done {
+    /// `after_pending`: an earlier action of the plan is pending (what it would bring is not there yet).
+    fn apply_one(&self, action: &Action, after_pending: bool) -> Done {
         if action.is_kernel_action() && !self.root.is_host() {
             return self.not_on_this_root(action);
         }
@@ -127,7 +130,7 @@ impl<'a> Applier<'a> {
                 wanted_by,
                 unit_file,
                 now,
-            } => self.enable_unit(action, unit, wanted_by, unit_file, *now),
+            } => self.enable_unit(action, (unit, wanted_by, unit_file), *now, after_pending),
             Action::UmountMount { target } => self.umount_mount(action, target),
             Action::Remount { .. } | Action::InstallPackages { .. } | Action::Run { .. } => self.run_commands(action),
         }
@@ -403,7 +406,15 @@ impl<'a> Applier<'a> {
         self.run_commands(action)
     }
 
-    fn enable_unit(&self, action: &Action, unit: &str, wanted_by: &str, unit_file: &Path, now: bool) -> Done {
+    /// A missing unit file is refused, unless an earlier action of the plan is pending: then it is the package
+    /// installation that ships it, which waits for the running system, and so does the link.
+    fn enable_unit(
+        &self,
+        action: &Action,
+        (unit, wanted_by, unit_file): (&str, &str, &Path),
+        now: bool,
+        after_pending: bool,
+    ) -> Done {
         for dir in ["/etc/systemd/system", "/run/systemd/system"] {
             let mask = Path::new(dir).join(unit);
             if self.root.read_link(&mask).is_ok_and(|t| t == Path::new("/dev/null")) {
@@ -414,6 +425,16 @@ impl<'a> Applier<'a> {
             }
         }
         if self.root.metadata(unit_file).is_err() {
+            if after_pending {
+                return (
+                    ActionStatus::Pending,
+                    format!(
+                        "not linked: the unit file {} does not exist yet: it comes with the pending action before \
+                         this one (the package that ships it); run --fix again once that has run",
+                        unit_file.display()
+                    ),
+                );
+            }
             return refused(
                 format!("the unit file {} does not exist", unit_file.display()),
                 format!("install the package that ships {unit}, then run --fix again"),

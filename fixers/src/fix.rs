@@ -1,6 +1,6 @@
 //! One fix, start to end (SPEC §4): plan, apply, run the check again, plan again.
 //!
-//! A fixer only plans (`PlanFn`); this module turns a plan into the fix outcome the report shows. The second
+//! A fixer only plans (`PlanFn`); this module turns a plan into the fix outcome the report shows (`judge`). The second
 //! plan proves idempotence on every run: anything it still wants, other than what was pending or refused the
 //! first time (a remount that only the running system can do), makes the fix `failed` ("not idempotent").
 
@@ -143,7 +143,9 @@ pub fn fix(check: &Check, plan_fn: PlanFn, policy: &Policy, applier: &Applier) -
 }
 
 /// The fix outcome from the first plan, what applying it did, the second plan and the check's outcome after.
-/// Failed beats not idempotent beats refused beats pending beats fixed.
+/// Failed beats not idempotent beats refused beats pending beats fixed. Pending actions make the fix pending
+/// only while the check does not pass: once it passes, what still waits (a unit's start until boot) is not
+/// something the check needs, and the fix is `fixed`, its message saying what waits.
 pub fn judge(plan: &Plan, results: &[ActionResult], second: &Plan, outcome: &Outcome) -> (FixStatus, String) {
     let with = |status: ActionStatus| results.iter().filter(move |r| r.status == status);
     let failures: Vec<String> = with(ActionStatus::Failed)
@@ -180,13 +182,24 @@ pub fn judge(plan: &Plan, results: &[ActionResult], second: &Plan, outcome: &Out
     if !refusals.is_empty() {
         return (FixStatus::Refused, refusals.join("; "));
     }
+    // What waits for a boot or the running system makes the fix pending only while the check still needs it: a
+    // timer linked where systemd does not run passes the (offline) check, and its start waits for the boot.
     let pending: Vec<String> = with(ActionStatus::Pending).map(|r| r.message.clone()).collect();
-    if !pending.is_empty() {
+    if !pending.is_empty() && *outcome != Outcome::Pass {
         return (FixStatus::Pending, pending.join("; "));
     }
     let applied = with(ActionStatus::Applied).count();
     match outcome {
-        Outcome::Pass | Outcome::Skip(_) => (FixStatus::Fixed, format!("applied {}", count(applied, "action"))),
+        Outcome::Pass | Outcome::Skip(_) => {
+            let mut said = Vec::new();
+            if applied > 0 || pending.is_empty() {
+                said.push(format!("applied {}", count(applied, "action")));
+            }
+            if !pending.is_empty() {
+                said.push(format!("the check passes; waiting: {}", pending.join("; ")));
+            }
+            (FixStatus::Fixed, said.join("; "))
+        }
         Outcome::Fail(findings) => {
             let first = findings
                 .first()
@@ -269,6 +282,43 @@ mod tests {
         let (status, message) = judge(&first, &results, &plan(vec![remount()]), &failing);
         assert_eq!(status, FixStatus::Pending);
         assert_eq!(message, "remount pending");
+    }
+
+    fn enable() -> Action {
+        Action::EnableUnit {
+            unit: "fstrim.timer".into(),
+            wanted_by: "timers.target".into(),
+            unit_file: "/lib/systemd/system/fstrim.timer".into(),
+            now: true,
+        }
+    }
+
+    #[test]
+    fn a_pending_start_the_passing_check_does_not_need_leaves_the_fix_fixed() {
+        // Where systemd does not run, the link is made and the start waits for the boot; offline the check wants
+        // only the link.
+        let first = plan(vec![enable()]);
+        let waits = "linked /etc/systemd/system/timers.target.wants/fstrim.timer -> /lib/systemd/system/fstrim.timer; \
+                     not started: systemd is not running here; it starts at the next boot";
+        let results = [ActionResult::new(&enable(), ActionStatus::Pending, waits)];
+        let (status, message) = judge(&first, &results, &Plan::new(), &Outcome::Pass);
+        assert_eq!(status, FixStatus::Fixed);
+        assert_eq!(message, format!("the check passes; waiting: {waits}"));
+        // With something applied too, both are said.
+        let first = plan(vec![mkdir(), enable()]);
+        let results = [
+            result(&mkdir(), ActionStatus::Applied),
+            ActionResult::new(&enable(), ActionStatus::Pending, waits),
+        ];
+        let (status, message) = judge(&first, &results, &Plan::new(), &Outcome::Pass);
+        assert_eq!(status, FixStatus::Fixed);
+        assert_eq!(message, format!("applied 1 action; the check passes; waiting: {waits}"));
+        // A check that still fails, or says nothing, keeps the fix pending.
+        let failing = Outcome::Fail(vec![Finding::new("fstrim.timer", "enabled", "disabled", "enable it")]);
+        let (status, _) = judge(&first, &results, &Plan::new(), &failing);
+        assert_eq!(status, FixStatus::Pending);
+        let (status, _) = judge(&first, &results, &Plan::new(), &Outcome::Skip("no systemd".into()));
+        assert_eq!(status, FixStatus::Pending);
     }
 
     #[test]

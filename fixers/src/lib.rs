@@ -54,7 +54,9 @@
 //! - Paths resolve chroot-style: a link inside a `--root` tree never leads a write out onto the host.
 //! - Kernel actions (sysfs, mount, packages, commands, starting a unit) run through `host::Host` only when the
 //!   root is `/`; under any other root they are `pending` and nothing runs (the `EnableUnit` link is a file and
-//!   is made under the root). A start where systemd is not running is `pending` until boot.
+//!   is made under the root). A start where systemd is not running is `pending` until boot; the fix is still
+//!   `fixed` when the check passes without it (`fix::judge`). A unit file missing after a pending action (the
+//!   package installation that ships it) leaves the link pending too, not refused.
 //! - Each action tried is one JSON line in `/opt/citadel/logs/citadel-check.log` under the root (`audit`):
 //!   `{time, pid, check, kind, target, summary, result, message}`. If that log cannot be opened, nothing is
 //!   applied. An empty plan touches nothing, not even the log.

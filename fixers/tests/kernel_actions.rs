@@ -120,3 +120,29 @@ fn a_masked_or_missing_unit_is_refused() {
     );
     assert!(!tree.path("/etc/systemd/system/timers.target.wants").exists());
 }
+
+#[test]
+fn a_unit_its_pending_package_would_install_is_pending_not_refused() {
+    // Under a tree the package installation is pending, so the unit file it ships cannot appear: the link waits
+    // for it instead of being refused. Without an installation before it, a missing unit is refused as ever.
+    let tree = Tree::new();
+    let host = RecordingHost::default();
+    let install = Action::InstallPackages {
+        manager: PackageManager::Apt,
+        packages: vec!["util-linux".into()],
+    };
+    let results = tree
+        .applier(&host)
+        .apply("trim_timer", &plan(vec![install, enable(true)]));
+    assert_eq!(results[0].status, ActionStatus::Pending, "{}", results[0].message);
+    assert_eq!(results[1].status, ActionStatus::Pending, "{}", results[1].message);
+    assert!(
+        results[1]
+            .message
+            .contains("/lib/systemd/system/fstrim.timer does not exist yet"),
+        "{}",
+        results[1].message
+    );
+    assert!(!tree.path("/etc/systemd/system/timers.target.wants").exists());
+    assert!(host.calls.borrow().is_empty());
+}

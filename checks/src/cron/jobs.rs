@@ -73,6 +73,12 @@ pub fn places(cron: &Cron, root: &SystemRoot, wanted: &Wanted) -> Vec<Place> {
     out
 }
 
+/// Whether `line` of `crontab` is about the job: it names the script, or runs it. The lines a fixer that rewrites
+/// the job owns.
+pub fn is_candidate(cron: &Cron, root: &SystemRoot, wanted: &Wanted, crontab: &Crontab, line: &Line) -> bool {
+    Judge { cron, root, wanted }.is_candidate(crontab, line)
+}
+
 struct Judge<'a> {
     cron: &'a Cron,
     root: &'a SystemRoot,

@@ -1,5 +1,6 @@
 //! The ten fixers, one module each, named by the check id they fix. Each only plans (see the crate docs).
-//! `support` holds what the layout fixers share (owner ids, what stands at a path, refusals naming a prerequisite).
+//! `support` holds what the fixers share (owner ids, what stands at a path, refusals naming a prerequisite, the
+//! package manager); `units` enables a systemd unit for `trim_timer` and `backup_cron`.
 
 pub mod backup_cron;
 pub mod directory_structure;
@@ -12,6 +13,7 @@ pub mod storage_mounts;
 mod support;
 pub mod symlinks;
 pub mod trim_timer;
+mod units;
 
 use crate::fix::Fixer;
 

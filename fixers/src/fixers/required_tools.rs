@@ -14,21 +14,10 @@
 //!   manager (no Debian or RPM package is named so): refused.
 
 use citadel_checks::checks::required_tools;
-use citadel_checks::os_release::OsRelease;
 use citadel_checks::{Outcome, Policy, System};
 
-use crate::action::{Action, PackageManager, Plan};
-
-/// The distributions whose package manager is known, by their os-release `ID`.
-const MANAGERS: [(&str, PackageManager); 7] = [
-    ("debian", PackageManager::Apt),
-    ("ubuntu", PackageManager::Apt),
-    ("rhel", PackageManager::Dnf),
-    ("fedora", PackageManager::Dnf),
-    ("centos", PackageManager::Dnf),
-    ("rocky", PackageManager::Dnf),
-    ("almalinux", PackageManager::Dnf),
-];
+use super::support;
+use crate::action::{Action, Plan};
 
 pub fn plan(policy: &Policy, system: &System) -> Plan {
     let mut plan = Plan::new();
@@ -69,59 +58,8 @@ pub fn plan(policy: &Policy, system: &System) -> Plan {
     if packages.is_empty() {
         return plan;
     }
-    let by_hand = format!(
-        "install the packages {} with the distribution's package manager, then run --fix again",
-        packages.join(" ")
-    );
-    match OsRelease::load(system.root()) {
-        Ok(Some(os)) => match manager(&os) {
-            Some(manager) => plan.push(Action::InstallPackages { manager, packages }),
-            None => plan.refuse(
-                os.source.display().to_string(),
-                format!(
-                    "no package manager is known for {} (known: debian, ubuntu with apt; rhel, fedora, centos, \
-                     rocky, almalinux with dnf)",
-                    os.describe()
-                ),
-                by_hand,
-            ),
-        },
-        Ok(None) => plan.refuse(
-            "/etc/os-release",
-            "no /etc/os-release or /usr/lib/os-release says which distribution this is",
-            by_hand,
-        ),
-        Err(e) => plan.refuse(
-            e.path.display().to_string(),
-            format!("cannot tell which distribution this is: {e}"),
-            by_hand,
-        ),
+    if let Some(manager) = support::package_manager(system, &packages, &mut plan) {
+        plan.push(Action::InstallPackages { manager, packages });
     }
     plan
-}
-
-/// The package manager of the distribution or, failing that, of the closest family it names.
-fn manager(os: &OsRelease) -> Option<PackageManager> {
-    os.ids()
-        .find_map(|id| MANAGERS.iter().find(|(known, _)| *known == id).map(|(_, m)| *m))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::PathBuf;
-
-    fn of(text: &str) -> Option<PackageManager> {
-        manager(&OsRelease::parse(PathBuf::from("/etc/os-release"), text))
-    }
-
-    #[test]
-    fn the_distribution_wins_over_its_family_and_unknown_ones_have_none() {
-        assert_eq!(of("ID=debian\n"), Some(PackageManager::Apt));
-        assert_eq!(of("ID=pop\nID_LIKE=\"ubuntu debian\"\n"), Some(PackageManager::Apt));
-        assert_eq!(of("ID=centos\nID_LIKE=\"rhel fedora\"\n"), Some(PackageManager::Dnf));
-        assert_eq!(of("ID=opensuse-leap\nID_LIKE=\"suse opensuse\"\n"), None);
-        assert_eq!(of("ID=arch\n"), None);
-        assert_eq!(of(""), None);
-    }
 }

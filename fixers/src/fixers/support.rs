@@ -1,14 +1,15 @@
-//! What the layout fixers (`directory_structure`, `model_directories`, `symlinks`, `scripts`) share: owners
-//! resolved through the root's own accounts, what stands at a path (classified exactly as the apply layer
-//! classifies it), what a link in the way leads to, and the refusals that name what must come first.
+//! What the fixers share: owners resolved through the root's own accounts, what stands at a path (classified
+//! exactly as the apply layer classifies it), what a link in the way leads to, the refusals that name what must
+//! come first, and the package manager of the root's distribution.
 
 use std::path::Path;
 
+use citadel_checks::os_release::OsRelease;
 use citadel_checks::placement::StorageMount;
 use citadel_checks::policy::Storage;
 use citadel_checks::{FactError, FactErrorKind, System};
 
-use crate::action::{Plan, Refusal};
+use crate::action::{PackageManager, Plan, Refusal};
 use crate::fspath;
 use crate::mount_guard;
 use crate::obstacle::{self, Existing};
@@ -117,4 +118,83 @@ pub fn cannot_inspect(plan: &mut Plan, path: &Path, err: &FactError) {
 /// The refusal for data (`existing`) in the way of `wanted` ("a directory") at `path`: the apply layer's own.
 pub fn in_the_way(plan: &mut Plan, path: &Path, existing: &Existing, wanted: &str) {
     plan.refusals.push(obstacle::refusal(path, existing, wanted));
+}
+
+/// The distributions whose package manager is known, by their os-release `ID`.
+const MANAGERS: [(&str, PackageManager); 7] = [
+    ("debian", PackageManager::Apt),
+    ("ubuntu", PackageManager::Apt),
+    ("rhel", PackageManager::Dnf),
+    ("fedora", PackageManager::Dnf),
+    ("centos", PackageManager::Dnf),
+    ("rocky", PackageManager::Dnf),
+    ("almalinux", PackageManager::Dnf),
+];
+
+/// The package manager of the root's distribution, from its os-release (`ID`, then each `ID_LIKE`: the first
+/// known one wins). When it cannot be told, a refusal saying to install `packages` by hand.
+pub fn package_manager(system: &System, packages: &[String], plan: &mut Plan) -> Option<PackageManager> {
+    let by_hand = format!(
+        "install the packages {} with the distribution's package manager, then run --fix again",
+        packages.join(" ")
+    );
+    match OsRelease::load(system.root()) {
+        Ok(Some(os)) => {
+            let manager = manager(&os);
+            if manager.is_none() {
+                plan.refuse(
+                    os.source.display().to_string(),
+                    format!(
+                        "no package manager is known for {} (known: debian, ubuntu with apt; rhel, fedora, centos, \
+                         rocky, almalinux with dnf)",
+                        os.describe()
+                    ),
+                    by_hand,
+                );
+            }
+            manager
+        }
+        Ok(None) => {
+            plan.refuse(
+                "/etc/os-release",
+                "no /etc/os-release or /usr/lib/os-release says which distribution this is",
+                by_hand,
+            );
+            None
+        }
+        Err(e) => {
+            plan.refuse(
+                e.path.display().to_string(),
+                format!("cannot tell which distribution this is: {e}"),
+                by_hand,
+            );
+            None
+        }
+    }
+}
+
+/// The package manager of the distribution or, failing that, of the closest family it names.
+fn manager(os: &OsRelease) -> Option<PackageManager> {
+    os.ids()
+        .find_map(|id| MANAGERS.iter().find(|(known, _)| *known == id).map(|(_, m)| *m))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn of(text: &str) -> Option<PackageManager> {
+        manager(&OsRelease::parse(PathBuf::from("/etc/os-release"), text))
+    }
+
+    #[test]
+    fn the_distribution_wins_over_its_family_and_unknown_ones_have_none() {
+        assert_eq!(of("ID=debian\n"), Some(PackageManager::Apt));
+        assert_eq!(of("ID=pop\nID_LIKE=\"ubuntu debian\"\n"), Some(PackageManager::Apt));
+        assert_eq!(of("ID=centos\nID_LIKE=\"rhel fedora\"\n"), Some(PackageManager::Dnf));
+        assert_eq!(of("ID=opensuse-leap\nID_LIKE=\"suse opensuse\"\n"), None);
+        assert_eq!(of("ID=arch\n"), None);
+        assert_eq!(of(""), None);
+    }
 }

@@ -3,6 +3,7 @@
 //! check pass and a second plan empty, that nothing is planned on a compliant tree, and that data in the way and
 //! unmounted storage are refused and left exactly as they were.
 
+#[path = "../common/fixture_tree.rs"]
 mod tree;
 
 mod directory_structure;

@@ -8,9 +8,18 @@ use std::collections::BTreeSet;
 use citadel_checks::Outcome;
 use citadel_fixers::fix::FixStatus;
 
-use crate::tree::{is_root, load_scenario, scenario_names, Tree, LAYOUT_CHECKS};
+use crate::tree::{is_root, load_scenario, scenario_names, Tree};
 
 use FixStatus::{Fixed, NotNeeded, Pending, Refused};
+
+/// The five checks these fixers fix, in fix order.
+const LAYOUT_CHECKS: [&str; 5] = [
+    "required_tools",
+    "directory_structure",
+    "model_directories",
+    "symlinks",
+    "scripts",
+];
 
 /// (scenario, check, how its fix ends) for every layout check a scenario makes fail.
 const EXPECTED: &[(&str, &str, FixStatus)] = &[

@@ -2,6 +2,10 @@
 //! materialized the way the workspace's `tests/common/mod.rs` does it (base first, then the scenario's `root/`
 //! overlay, then `remove`, `chmod`, `chown`). Git keeps neither owners, nor modes other than the x bit, nor empty
 //! directories: files become 0644 (0755 when executable in git), directories 0755, `.gitkeep` files are skipped.
+//!
+//! Shared by the fixer test crates (`layout_fixers`, `boot_fixers`) as their `tree` module:
+//! `#[path = "../common/fixture_tree.rs"] mod tree;`.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -17,15 +21,6 @@ use citadel_fixers::fixers::by_id;
 use citadel_fixers::host::RealHost;
 use citadel_fixers::lock;
 use serde::Deserialize;
-
-/// The five checks these fixers fix, in fix order.
-pub const LAYOUT_CHECKS: [&str; 5] = [
-    "required_tools",
-    "directory_structure",
-    "model_directories",
-    "symlinks",
-    "scripts",
-];
 
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
