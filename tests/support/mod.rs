@@ -2,6 +2,9 @@
 //! `schemas/report-v1.schema.json` (JSON) and the shared JUnit XSD (through `xmllint`).
 #![allow(dead_code)]
 
+pub mod fixes;
+pub mod tree;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
