@@ -103,7 +103,11 @@ fn dry_run_changes_nothing_and_prints_the_plan_with_a_diff_per_file() {
     let before = tree::snapshot(fixture.path());
     let (output, report) = dry_run(fixture.path());
     let changed = before.differences(&tree::snapshot(fixture.path()));
-    assert!(changed.is_empty(), "--dry-run changed the tree:\n{}", changed.join("\n"));
+    assert!(
+        changed.is_empty(),
+        "--dry-run changed the tree:\n{}",
+        changed.join("\n")
+    );
 
     assert_eq!(report["mode"], "dry-run");
     let mut diffs = 0;
@@ -123,7 +127,9 @@ fn dry_run_changes_nothing_and_prints_the_plan_with_a_diff_per_file() {
         for action in actions {
             assert!(action.get("result").is_none(), "{id}: nothing is applied in a dry run");
             if action["kind"] == "write_file" {
-                let diff = action["diff"].as_str().unwrap_or_else(|| panic!("{id}: a write without a diff"));
+                let diff = action["diff"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{id}: a write without a diff"));
                 assert!(diff.starts_with("--- "), "{diff}");
                 diffs += 1;
             }
@@ -179,10 +185,17 @@ fn a_second_fix_waits_for_the_lock_then_exits_2_and_changes_nothing() {
         first.contains("another citadel-check --fix is running") && first.contains("nothing was changed"),
         "{err}"
     );
-    assert!(waited >= Duration::from_secs(9), "it waits briefly first, waited {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(9),
+        "it waits briefly first, waited {waited:?}"
+    );
     assert!(stdout(&output).is_empty(), "no report is written: {}", stdout(&output));
     let changed = before.differences(&tree::snapshot(fixture.path()));
-    assert!(changed.is_empty(), "a fix that did not get the lock changed:\n{}", changed.join("\n"));
+    assert!(
+        changed.is_empty(),
+        "a fix that did not get the lock changed:\n{}",
+        changed.join("\n")
+    );
     drop(lock);
     let report = fix(fixture.path());
     assert!(fixes::action_count(&report) > 0 || !refusals(&report).is_empty());
@@ -375,7 +388,9 @@ fn killed_before_any_action_every_file_is_whole_and_the_next_fix_converges() {
         match fixes::report_of(&rerun) {
             Ok(report) => {
                 for problem in fixes::problems_after_fix(&report, &declared) {
-                    problems.push(format!("after a kill before action {n}/{total}, the next --fix: {problem}"));
+                    problems.push(format!(
+                        "after a kill before action {n}/{total}, the next --fix: {problem}"
+                    ));
                 }
             }
             Err(e) => problems.push(format!("after a kill before action {n}/{total}, the next --fix: {e}")),
@@ -407,5 +422,8 @@ fn the_lock_the_test_holds_is_the_one_fix_takes() {
     file.lock().unwrap();
     let root = citadel_checks::SystemRoot::new(dir.path());
     let err = citadel_fixers::lock::acquire(&root, Duration::ZERO).unwrap_err();
-    assert!(err.to_string().contains("another citadel-check --fix is running"), "{err}");
+    assert!(
+        err.to_string().contains("another citadel-check --fix is running"),
+        "{err}"
+    );
 }

@@ -89,12 +89,7 @@ fn fix_scenario(name: &str) -> Result<(), Failed> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "{}\n{}",
-            scenario.description.trim_end(),
-            problems.join("\n")
-        )
-        .into())
+        Err(format!("{}\n{}", scenario.description.trim_end(), problems.join("\n")).into())
     }
 }
 

@@ -24,6 +24,9 @@ pub const FILE_LEVEL: [&str; 6] = [
 /// `/` their fix may end `pending` (the fstab or udev half applied, the kernel half reported).
 pub const KERNEL_LEVEL: [&str; 4] = ["required_tools", "storage_mounts", "mount_options", "io_schedulers"];
 
+/// What the refusal of a fixer that has not landed yet says (`fixers/src/fixers/*.rs` placeholders).
+pub const PLACEHOLDER: &str = "this fixer is not implemented yet";
+
 /// The fix statuses a `--fix` run may report, and those a scenario may declare.
 pub const FIX_STATUSES: [&str; 4] = ["fixed", "pending", "refused", "not_needed"];
 
@@ -104,6 +107,11 @@ pub fn problems_after_fix(report: &Value, declared: &BTreeMap<String, String>) -
         }
         if !FIX_STATUSES.contains(&fix) {
             problems.push(format!("{id}: the fix ended {fix}: {message}"));
+            continue;
+        }
+        // A placeholder refuses everything: its refusal proves nothing, even where one is declared.
+        if fix == "refused" && message.contains(PLACEHOLDER) {
+            problems.push(format!("{id}: the {id} fixer is still a placeholder: {message}"));
             continue;
         }
         if let Some(want) = declared.get(&id) {
