@@ -145,8 +145,7 @@ fn verdict(check: Check, outcome: &Outcome, duration: Duration, note: Option<&st
     }
 }
 
-/// A check's report from its outcome (no fix).
-pub fn check_report(check: &Check, outcome: Outcome, duration: Duration) -> CheckReport {
+fn check_report(check: &Check, outcome: Outcome, duration: Duration) -> CheckReport {
     let status = outcome.status();
     let (findings, reason) = match outcome {
         Outcome::Pass => (Vec::new(), None),

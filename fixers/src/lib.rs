@@ -56,6 +56,8 @@
 //!   `{time, pid, check, kind, target, summary, result, message}`. If that log cannot be opened, nothing is
 //!   applied. An empty plan touches nothing, not even the log.
 //! - After a failed action the rest of that plan is `skipped`.
+//! - Test-only: with `CITADEL_CHECK_FAULT_KILL_AT=N` (`apply::FAULT_KILL_AT`) the process SIGKILLs itself just
+//!   before it tries the run's N-th action, so that tests can kill a fix between any two actions (rule 7).
 
 pub mod action;
 pub mod apply;
