@@ -260,3 +260,135 @@ fn plural(n: usize) -> &'static str {
         "s"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use citadel_checks::Finding;
+    use clap::Parser;
+    use std::cell::RefCell;
+
+    fn report(id: &str, status: Status) -> CheckReport {
+        CheckReport {
+            id: id.to_string(),
+            title: String::new(),
+            status,
+            duration: Duration::from_millis(1),
+            findings: if status == Status::Fail {
+                vec![Finding::new("/x", "a", "b", "c")]
+            } else {
+                Vec::new()
+            },
+            reason: matches!(status, Status::Skip | Status::Error).then(|| "unreadable".to_string()),
+            before: None,
+            fix: None,
+        }
+    }
+
+    /// Every check failing but three: a passing, an unevaluated and a skipped one.
+    fn before() -> Vec<CheckReport> {
+        CHECKS
+            .iter()
+            .map(|c| {
+                let status = match c.id {
+                    "required_tools" => Status::Pass,
+                    "scripts" => Status::Error,
+                    "trim_timer" => Status::Skip,
+                    _ => Status::Fail,
+                };
+                report(c.id, status)
+            })
+            .collect()
+    }
+
+    fn quiet_console() -> Console {
+        Console::new(&Cli::try_parse_from(["citadel-check", "-q"]).unwrap(), false)
+    }
+
+    fn planned(message: &str) -> FixReport {
+        FixReport {
+            status: FixStatus::Planned,
+            message: message.to_string(),
+            ..not_needed()
+        }
+    }
+
+    #[test]
+    fn failing_checks_are_fixed_in_fix_order_and_the_others_decided_without_planning() {
+        let called = RefCell::new(Vec::new());
+        let fixed = each_fix(&before(), &quiet_console(), RunMode::DryRun, |check, fixer| {
+            assert_eq!(check.id, fixer.id);
+            called.borrow_mut().push(check.id);
+            if check.id == "symlinks" {
+                panic!("index out of bounds");
+            }
+            (planned(check.id), None)
+        });
+        let failing: Vec<&str> = fix::FIX_ORDER
+            .iter()
+            .copied()
+            .filter(|id| !["required_tools", "scripts", "trim_timer"].contains(id))
+            .collect();
+        assert_eq!(*called.borrow(), failing, "only failing checks, in FIX_ORDER");
+        let by_id = |id: &str| {
+            let index = CHECKS.iter().position(|c| c.id == id).unwrap();
+            fixed[index].fix.clone()
+        };
+        assert_eq!(by_id("required_tools").unwrap().status, FixStatus::NotNeeded);
+        let unevaluated = by_id("scripts").unwrap();
+        assert_eq!(unevaluated.status, FixStatus::Refused);
+        assert!(
+            unevaluated.message.contains("could not be evaluated (unreadable)"),
+            "{unevaluated:?}"
+        );
+        assert_eq!(unevaluated.refusals.len(), 1);
+        assert_eq!(by_id("trim_timer"), None);
+        assert_eq!(by_id("mount_options").unwrap().message, "mount_options");
+        let panicked = by_id("symlinks").unwrap();
+        assert_eq!(panicked.status, FixStatus::Failed);
+        assert!(panicked.message.contains("index out of bounds"), "{panicked:?}");
+    }
+
+    #[test]
+    fn the_report_keeps_the_status_before_and_takes_the_one_after() {
+        let before = vec![report("a", Status::Fail), report("b", Status::Skip)];
+        let fixes = vec![
+            Fixed {
+                fix: Some(planned("x")),
+                took: Duration::from_millis(5),
+            },
+            Fixed {
+                fix: None,
+                took: Duration::ZERO,
+            },
+        ];
+        let after = vec![report("a", Status::Pass), report("b", Status::Skip)];
+        let checks = combine(before.clone(), fixes, Some(after));
+        assert_eq!(checks[0].status, Status::Pass);
+        assert_eq!(checks[0].before, Some(Status::Fail));
+        assert!(checks[0].findings.is_empty());
+        assert_eq!(checks[0].duration, Duration::from_millis(7));
+        assert_eq!(checks[0].fix.as_ref().unwrap().message, "x");
+        assert_eq!(checks[1].before, Some(Status::Skip));
+        assert_eq!(checks[1].fix, None);
+
+        let dry = combine(
+            before,
+            vec![
+                Fixed {
+                    fix: Some(planned("x")),
+                    took: Duration::ZERO,
+                },
+                Fixed {
+                    fix: None,
+                    took: Duration::ZERO,
+                },
+            ],
+            None,
+        );
+        assert_eq!(dry[0].status, Status::Fail, "a dry run changes no status");
+        assert_eq!(dry[0].findings.len(), 1);
+        assert_eq!(dry[0].before, Some(Status::Fail));
+    }
+}
