@@ -101,7 +101,7 @@ pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
         root,
         stdout_is_a_report: plan::uses_stdout(&reports),
     };
-    let report = match RunMode::of(cli) {
+    let report = match mode_of(cli) {
         RunMode::Check => check(&session),
         mode => fix_mode::run(&session, mode)?,
     };
@@ -147,15 +147,13 @@ impl Session<'_> {
     }
 }
 
-impl RunMode {
-    /// The mode the flags ask for.
-    pub fn of(cli: &Cli) -> RunMode {
-        match (cli.fix, cli.dry_run) {
-            (true, true) => RunMode::DryRun,
-            (true, false) => RunMode::Fix,
-            // clap refuses --dry-run without --fix.
-            (false, _) => RunMode::Check,
-        }
+/// The mode the flags ask for.
+pub fn mode_of(cli: &Cli) -> RunMode {
+    match (cli.fix, cli.dry_run) {
+        (true, true) => RunMode::DryRun,
+        (true, false) => RunMode::Fix,
+        // clap refuses --dry-run without --fix.
+        (false, _) => RunMode::Check,
     }
 }
 
