@@ -6,19 +6,21 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use citadel_checks::{System, SystemRoot, CHECKS};
+use citadel_checks::{Policy, System, SystemRoot, CHECKS};
 use clap::Parser;
 
-use crate::cli::{Cli, Format};
+use crate::cli::Cli;
+use crate::console::Console;
+use crate::fix_mode;
 use crate::harness;
 use crate::host;
 use crate::invocation_error::InvocationError;
-use crate::policy_source::{self, LoadedPolicy};
-use crate::report::{plan, PolicyInfo, RunMode, RunReport};
+use crate::policy_source;
+use crate::report::text::verdict_line;
+use crate::report::{plan, CheckReport, PolicyInfo, RunMode, RunReport};
 use crate::selection::Selection;
-use crate::stdout_redirect::StdoutToStderr;
 
 /// SPEC §2 exit statuses. Never libtest's 101.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,11 +64,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
-/// Runs what `cli` asks for. An `Err` is an invalid invocation or policy, reported before any report is written.
+/// Runs what `cli` asks for. An `Err` is an invalid invocation or policy, or a fix that could not run; it is
+/// reported before any report is written.
 pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
     if let Some(flag) = cli.unimplemented_flag() {
         return Err(InvocationError::new(format!(
-            "{flag} is not implemented yet: this version only checks (run without {flag})"
+            "{flag} is not implemented yet (run without {flag})"
         )));
     }
     let ids: Vec<&'static str> = CHECKS.iter().map(|c| c.id).collect();
@@ -87,7 +90,21 @@ pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
     }
     let reports = plan::plan(cli.json.as_deref(), cli.junit.as_deref(), cli.prometheus.as_deref())?;
 
-    let report = check(cli, &selection, root, loaded, plan::uses_stdout(&reports));
+    let session = Session {
+        cli,
+        selection: &selection,
+        policy_info: PolicyInfo {
+            source: loaded.origin.describe(),
+            sha256: loaded.sha256(),
+        },
+        policy: Arc::new(loaded.policy),
+        root,
+        stdout_is_a_report: plan::uses_stdout(&reports),
+    };
+    let report = match mode_of(cli) {
+        RunMode::Check => check(&session),
+        mode => fix_mode::run(&session, mode)?,
+    };
     plan::write_all(&report, &reports)?;
     Ok(if report.is_compliant() {
         Verdict::Compliant
@@ -96,56 +113,61 @@ pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
     })
 }
 
-/// Runs the selected checks once and gathers the run's report.
-fn check(cli: &Cli, selection: &Selection, root: PathBuf, loaded: LoadedPolicy, stdout_is_a_report: bool) -> RunReport {
-    let policy_info = PolicyInfo {
-        source: loaded.origin.describe(),
-        sha256: loaded.sha256(),
-    };
-    let system = Arc::new(System::new(SystemRoot::new(&root)));
-    let args = selection.libtest_arguments(cli);
-
-    let started_at = SystemTime::now();
-    let started = Instant::now();
-    // Keep stdout for the report: the test output goes to stderr instead. If fd 1 cannot be redirected, the
-    // report would be mixed with it: better to print nothing but the report.
-    let redirect = stdout_is_a_report.then(StdoutToStderr::new);
-    let args = match &redirect {
-        Some(Err(_)) => libtest_mimic::Arguments {
-            logfile: Some("/dev/null".into()),
-            ..args
-        },
-        _ => args,
-    };
-    let checks = harness::run_checks(&CHECKS, Arc::new(loaded.policy), system, selection, &args);
-    let duration = started.elapsed();
-
-    let report = RunReport {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        host: host::hostname(),
-        root,
-        mode: RunMode::Check,
-        started_at,
-        duration,
-        policy: policy_info,
-        checks,
-    };
-    let stdout_is_clean_to_print = !matches!(redirect, Some(Err(_)));
-    if cli.format == Format::Pretty && !cli.quiet && stdout_is_clean_to_print {
-        let _ = writeln!(io::stdout(), "{}\n", verdict_line(&report));
-    }
-    drop(redirect);
-    report
+/// What every mode runs with.
+pub struct Session<'a> {
+    pub cli: &'a Cli,
+    pub selection: &'a Selection,
+    pub policy: Arc<Policy>,
+    pub policy_info: PolicyInfo,
+    /// `--root`, absolute.
+    pub root: PathBuf,
+    /// A report goes to stdout: the output for people goes to stderr.
+    pub stdout_is_a_report: bool,
 }
 
-/// The last line of the pretty output: the answer, in words.
-fn verdict_line(report: &RunReport) -> String {
-    let s = report.summary();
-    let verdict = if s.compliant { "compliant" } else { "NOT compliant" };
-    format!(
-        "citadel-check: {verdict}: {} passed, {} failed, {} errors, {} skipped ({} checks, policy {})",
-        s.passed, s.failed, s.errors, s.skipped, s.total, report.policy.source
-    )
+impl Session<'_> {
+    /// The run's report, from what it found.
+    pub fn report(
+        &self,
+        mode: RunMode,
+        started_at: SystemTime,
+        duration: Duration,
+        checks: Vec<CheckReport>,
+    ) -> RunReport {
+        RunReport {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            host: host::hostname(),
+            root: self.root.clone(),
+            mode,
+            started_at,
+            duration,
+            policy: self.policy_info.clone(),
+            checks,
+        }
+    }
+}
+
+/// The mode the flags ask for.
+pub fn mode_of(cli: &Cli) -> RunMode {
+    match (cli.fix, cli.dry_run) {
+        (true, true) => RunMode::DryRun,
+        (true, false) => RunMode::Fix,
+        // clap refuses --dry-run without --fix.
+        (false, _) => RunMode::Check,
+    }
+}
+
+/// Runs the selected checks once and gathers the run's report.
+fn check(session: &Session) -> RunReport {
+    let system = Arc::new(System::new(SystemRoot::new(&session.root)));
+    let console = Console::new(session.cli, session.stdout_is_a_report);
+    let args = console.shown(&session.selection.libtest_arguments(session.cli));
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let checks = harness::run_checks(&CHECKS, Arc::clone(&session.policy), system, session.selection, &args);
+    let report = session.report(RunMode::Check, started_at, started.elapsed(), checks);
+    console.say(&format!("{}\n\n", verdict_line(&report)));
+    report
 }
 
 /// `--root` as an absolute path to an existing directory.

@@ -12,10 +12,13 @@ use clap::{Parser, ValueEnum};
 #[command(
     name = "citadel-check",
     version,
-    about = "Checks (and later fixes) the storage layout of a Citadel AI-model server.",
+    about = "Checks and fixes the storage layout of a Citadel AI-model server.",
     long_about = "Checks the storage layout of a Citadel AI-model server: ten checks, each one a test case with \
-                  findings that say how to fix it by hand.\n\n\
-                  Exit status: 0 compliant, 1 not compliant, 2 the invocation or the policy is invalid."
+                  findings that say how to fix it by hand. With --fix (as root), fixes what fails and checks \
+                  again; with --fix --dry-run, prints the plan and the diffs and changes nothing.\n\n\
+                  Exit status: 0 compliant (after fixing, with --fix); 1 not compliant, including fixes that \
+                  are planned, pending or refused; 2 the invocation or the policy is invalid, or the fix could \
+                  not run (another --fix holds the lock, or not root on /)."
 )]
 pub struct Cli {
     /// Run only checks whose id contains a FILTER (libtest semantics; --exact for equality)
@@ -26,12 +29,12 @@ pub struct Cli {
     #[arg(long)]
     pub list: bool,
 
-    /// Apply fixers for the checks that fail, then verify (not implemented yet)
+    /// Apply fixers for the checks that fail, then verify (needs root on /; one --fix at a time)
     #[arg(long)]
     pub fix: bool,
 
-    /// With --fix: print the plan and change nothing (not implemented yet)
-    #[arg(long)]
+    /// With --fix: print the plan (and a unified diff for every file it would write); change nothing
+    #[arg(long, requires = "fix")]
     pub dry_run: bool,
 
     /// The policy (TOML). Default: /etc/citadel/citadel-check.toml under --root if it exists, else the
@@ -108,15 +111,7 @@ pub enum Color {
 impl Cli {
     /// Flags that belong to issues not done yet: named so that the user gets a clear "not implemented".
     pub fn unimplemented_flag(&self) -> Option<&'static str> {
-        if self.fix {
-            Some("--fix")
-        } else if self.dry_run {
-            Some("--dry-run")
-        } else if self.report_dir.is_some() {
-            Some("--report-dir")
-        } else {
-            None
-        }
+        self.report_dir.is_some().then_some("--report-dir")
     }
 }
 
@@ -213,11 +208,19 @@ mod tests {
 
     #[test]
     fn flags_of_later_issues_are_named() {
-        assert_eq!(parse(&["--fix"]).unimplemented_flag(), Some("--fix"));
-        assert_eq!(parse(&["--dry-run"]).unimplemented_flag(), Some("--dry-run"));
+        assert_eq!(parse(&["--fix"]).unimplemented_flag(), None);
+        assert_eq!(parse(&["--fix", "--dry-run"]).unimplemented_flag(), None);
         assert_eq!(
             parse(&["--report-dir", "/x"]).unimplemented_flag(),
             Some("--report-dir")
         );
+    }
+
+    #[test]
+    fn dry_run_needs_fix() {
+        let err = Cli::try_parse_from(["citadel-check", "--dry-run"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        assert!(err.to_string().contains("--fix"), "{err}");
+        assert!(parse(&["--dry-run", "--fix"]).dry_run);
     }
 }

@@ -35,6 +35,19 @@ pub fn run_checks(
     selection: &Selection,
     args: &Arguments,
 ) -> Vec<CheckReport> {
+    run_checks_with_notes(checks, policy, system, selection, args, &[])
+}
+
+/// `run_checks`, where a check that does not pass ends its libtest failure message with its note (`notes[i]` for
+/// `checks[i]`; fix mode says there what the check's fix did).
+pub fn run_checks_with_notes(
+    checks: &[Check],
+    policy: Arc<Policy>,
+    system: Arc<System>,
+    selection: &Selection,
+    args: &Arguments,
+    notes: &[Option<String>],
+) -> Vec<CheckReport> {
     let records: Records = Arc::new(Mutex::new(vec![None; checks.len()]));
     let mut excluded = vec![None; checks.len()];
     let mut trials = Vec::with_capacity(checks.len());
@@ -45,6 +58,7 @@ pub fn run_checks(
             Arc::clone(&policy),
             Arc::clone(&system),
             Arc::clone(&records),
+            notes.get(index).cloned().flatten(),
         );
         if args.is_filtered_out(&trial) {
             let reason = selection
@@ -84,7 +98,14 @@ pub fn run_checks(
         .collect()
 }
 
-fn trial(index: usize, check: Check, policy: Arc<Policy>, system: Arc<System>, records: Records) -> Trial {
+fn trial(
+    index: usize,
+    check: Check,
+    policy: Arc<Policy>,
+    system: Arc<System>,
+    records: Records,
+    note: Option<String>,
+) -> Trial {
     Trial::ignorable_test(check.id, move || {
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| (check.run)(&policy, &system))).unwrap_or_else(|payload| {
@@ -92,7 +113,7 @@ fn trial(index: usize, check: Check, policy: Arc<Policy>, system: Arc<System>, r
         });
         let outcome = normalized(outcome);
         let duration = started.elapsed();
-        let verdict = verdict(check, &outcome, duration);
+        let verdict = verdict(check, &outcome, duration, note.as_deref());
         records.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(Record { outcome, duration });
         verdict
     })
@@ -108,14 +129,18 @@ fn normalized(outcome: Outcome) -> Outcome {
     }
 }
 
-/// What libtest-mimic prints: ok, ignored with the reason, or FAILED with every finding.
-fn verdict(check: Check, outcome: &Outcome, duration: Duration) -> Result<Completion, Failed> {
+/// What libtest-mimic prints: ok, ignored with the reason, or FAILED with every finding (and the note).
+fn verdict(check: Check, outcome: &Outcome, duration: Duration, note: Option<&str>) -> Result<Completion, Failed> {
     match outcome {
         Outcome::Pass => Ok(Completion::Completed),
         Outcome::Skip(reason) => Ok(Completion::ignored_with(crate::report::text::printable(reason))),
         Outcome::Fail(_) | Outcome::Error(_) => {
             let report = check_report(&check, outcome.clone(), duration);
-            Err(Failed::from(check_detail(&report).trim_end()))
+            let mut message = check_detail(&report);
+            if let Some(note) = note {
+                message.push_str(&crate::report::text::printable(note));
+            }
+            Err(Failed::from(message.trim_end()))
         }
     }
 }

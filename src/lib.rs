@@ -1,8 +1,10 @@
-//! citadel-check's command line, test harness and reports. `main.rs` only calls `app::main`; the rest lives
+//! citadel-check's command line, test harness, fix mode and reports. `main.rs` only calls `app::main`; the rest lives
 //! here so that tests and benches can reach it.
 
 pub mod app;
 pub mod cli;
+pub mod console;
+pub mod fix_mode;
 pub mod harness;
 pub mod host;
 pub mod invocation_error;

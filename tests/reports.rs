@@ -14,7 +14,10 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use citadel_checks::{Finding, Status};
-use citadel_cli::report::{json, junit, prometheus, CheckReport, PolicyInfo, RunMode, RunReport};
+use citadel_cli::report::{
+    json, junit, prometheus, ActionReport, ActionResult, ActionStatus, CheckReport, FixReport, FixStatus, PolicyInfo,
+    Refusal, RunMode, RunReport,
+};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use support::{assert_no_panic, citadel_check, materialized, parse_report, stdout};
@@ -221,4 +224,112 @@ fn the_schema_is_a_valid_draft_2020_12_schema_and_not_a_vacuous_one() {
         !broken(&|r| r["schema"] = "citadel-check/report/v2".into()),
         "other schema"
     );
+}
+
+/// `hostile_run` as a fix run: every check with its status before and its fix, the refused one with hostile bytes.
+fn hostile_fix_run() -> RunReport {
+    let mut run = hostile_run();
+    run.mode = RunMode::Fix;
+    let write = ActionReport {
+        kind: "write_file".into(),
+        target: "/etc/cron.d/citadel-backup".into(),
+        summary: "write /etc/cron.d/citadel-backup (52 bytes, 0:0, mode 0644)".into(),
+        diff: Some("--- /dev/null\n+++ b/etc/cron.d/citadel-backup\n@@ -0,0 +1 @@\n+]]>\u{1b}[1m\0\n".into()),
+    };
+    for check in &mut run.checks {
+        check.before = Some(if check.status == Status::Skip {
+            Status::Skip
+        } else {
+            Status::Fail
+        });
+        check.fix = match check.status {
+            Status::Skip => None,
+            Status::Pass => Some(FixReport {
+                status: FixStatus::Fixed,
+                message: "applied 1 action".into(),
+                actions: vec![write.clone()],
+                refusals: vec![],
+                results: vec![ActionResult {
+                    kind: write.kind.clone(),
+                    target: write.target.clone(),
+                    summary: write.summary.clone(),
+                    status: ActionStatus::Applied,
+                    message: "created /etc/cron.d/citadel-backup".into(),
+                }],
+            }),
+            _ => Some(FixReport {
+                status: FixStatus::Refused,
+                message: "in the way <&> \u{1b}[31m".into(),
+                actions: vec![],
+                refusals: vec![Refusal::new("/x\0", "a regular file ]]> is in the way", "move it away")],
+                results: vec![],
+            }),
+        };
+    }
+    run
+}
+
+#[test]
+fn fix_reports_match_the_schema_and_broken_ones_do_not() {
+    let path = common::workspace().join("schemas/report-v1.schema.json");
+    let schema: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let good = parse_report(&json::to_json(&hostile_fix_run()));
+    assert_eq!(good["checks"][0]["fix"]["actions"][0]["result"]["status"], "applied");
+    assert_eq!(good["checks"][1]["fix"]["refusals"][0]["by_hand"], "move it away");
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut report = good.clone();
+        edit(&mut report);
+        validator.is_valid(&report)
+    };
+    assert!(broken(&|_| {}));
+    assert!(!broken(&|r| r["mode"] = "check".into()), "before and fix in check mode");
+    assert!(
+        !broken(&|r| {
+            r["checks"][1].as_object_mut().unwrap().remove("before");
+        }),
+        "a check without before in fix mode"
+    );
+    assert!(
+        !broken(&|r| {
+            r["checks"][1].as_object_mut().unwrap().remove("fix");
+        }),
+        "a check that ran without its fix"
+    );
+    assert!(
+        !broken(&|r| r["checks"][3]["fix"] = r["checks"][1]["fix"].clone()),
+        "a fix for a skipped check"
+    );
+    assert!(
+        !broken(&|r| r["checks"][0]["fix"]["status"] = "planned".into()),
+        "planned in a fix run"
+    );
+    assert!(
+        !broken(&|r| r["mode"] = "dry-run".into()),
+        "results and fixed in a dry run"
+    );
+    assert!(
+        !broken(&|r| {
+            r["checks"][1]["fix"].as_object_mut().unwrap().remove("refusals");
+        }),
+        "no refusals list"
+    );
+    assert!(
+        !broken(&|r| r["checks"][0]["fix"]["actions"][0]["kind"] = "format_disk".into()),
+        "unknown action kind"
+    );
+    assert!(
+        !broken(&|r| r["checks"][0]["fix"]["actions"][0]["result"]["status"] = "done".into()),
+        "unknown action result"
+    );
+}
+
+#[test]
+fn junit_of_a_hostile_fix_run_is_valid_xml_with_the_fixes_in_system_out() {
+    let xml = junit::to_junit(&hostile_fix_run());
+    support::assert_valid_junit_text(&xml);
+    assert_eq!(xml.matches("<system-out>").count(), 3, "every check that ran: {xml}");
+    assert!(xml.contains("before: fail\nfix fixed: applied 1 action\n    applied    write /etc/cron.d/citadel-backup"));
+    assert!(xml.contains("+++ b/etc/cron.d/citadel-backup"), "the diff: {xml}");
+    assert!(!xml.contains('\0') && !xml.contains('\u{1b}'));
 }

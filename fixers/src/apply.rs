@@ -8,7 +8,7 @@
 //! - Kernel actions run through `Host` only when the root is `/`; elsewhere they are `pending`.
 //! - Idempotence: each function first compares; an effect that holds is `unchanged` and nothing is written.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fs::{self, Metadata};
 use std::io;
 use std::os::unix::fs::{lchown, MetadataExt, PermissionsExt};
@@ -30,6 +30,11 @@ use crate::{atomic, backup, mount_guard, validate};
 /// What an action came to, before it is tied to the action: a status and its message.
 type Done = (ActionStatus, String);
 
+/// Test-only fault injection (SPEC §4 rule 7, `tests/fix_safety.rs`): with `CITADEL_CHECK_FAULT_KILL_AT=N` in the
+/// environment, the process SIGKILLs itself just before it tries the run's N-th action (counted from 1 over
+/// every plan this `Applier` applies, the order of the audit log). Nothing else reads it.
+pub const FAULT_KILL_AT: &str = "CITADEL_CHECK_FAULT_KILL_AT";
+
 /// Applies plans to one root, holding the fix lock.
 pub struct Applier<'a> {
     root: &'a SystemRoot,
@@ -37,6 +42,9 @@ pub struct Applier<'a> {
     host: &'a dyn Host,
     storages: Vec<PathBuf>,
     audit: OnceCell<Result<AuditLog, String>>,
+    /// Actions tried so far in this run, and the one to be killed before (`FAULT_KILL_AT`).
+    tried: Cell<usize>,
+    kill_at: Option<usize>,
 }
 
 impl<'a> Applier<'a> {
@@ -48,6 +56,8 @@ impl<'a> Applier<'a> {
             host,
             storages: mount_guard::storage_mount_points(policy),
             audit: OnceCell::new(),
+            tried: Cell::new(0),
+            kill_at: std::env::var(FAULT_KILL_AT).ok().and_then(|n| n.trim().parse().ok()),
         }
     }
 
@@ -84,6 +94,13 @@ impl<'a> Applier<'a> {
         let mut failed = false;
         let mut after_pending = false;
         for action in &plan.actions {
+            self.tried.set(self.tried.get() + 1);
+            if self.kill_at == Some(self.tried.get()) {
+                // SAFETY: raise(3) takes no pointer; SIGKILL cannot be caught, so nothing runs after it.
+                unsafe {
+                    nix::libc::raise(nix::libc::SIGKILL);
+                }
+            }
             let (status, message) = if failed {
                 (
                     ActionStatus::Skipped,

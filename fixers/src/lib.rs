@@ -63,6 +63,8 @@
 //! - `UmountMount` of a busy file system (`umount`: "target is busy") is `pending`, not `failed`: nothing changed,
 //!   and the fstab entry written before it takes effect at the next mount or boot.
 //! - After a failed action the rest of that plan is `skipped`.
+//! - Test-only: with `CITADEL_CHECK_FAULT_KILL_AT=N` (`apply::FAULT_KILL_AT`) the process SIGKILLs itself just
+//!   before it tries the run's N-th action, so that tests can kill a fix between any two actions (rule 7).
 
 pub mod action;
 pub mod apply;

@@ -1,7 +1,9 @@
 //! The JSON report of SPEC §6 (`schemas/report-v1.schema.json` describes it).
 //!
 //! Beyond SPEC §6: a check's `reason` says why it was skipped or could not be evaluated (present exactly for
-//! `skip` and `error`). `before` and `fix` appear only in fix modes.
+//! `skip` and `error`). `before` and `fix` appear only in fix modes (`fix` for every check that ran). A fix also
+//! lists its `refusals` (`{subject, why, by_hand}`), and each action applied says what became of it
+//! (`result {status, message}`; absent in a dry run).
 
 use std::time::{Duration, SystemTime};
 
@@ -10,7 +12,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::{ActionReport, CheckReport, FixReport, RunReport, TOOL_NAME};
+use super::{ActionReport, ActionResult, CheckReport, FixReport, Refusal, RunReport, TOOL_NAME};
 
 pub const SCHEMA: &str = "citadel-check/report/v1";
 
@@ -89,6 +91,7 @@ struct Fix<'a> {
     status: &'static str,
     message: &'a str,
     actions: Vec<Action<'a>>,
+    refusals: &'a [Refusal],
 }
 
 #[derive(Serialize)]
@@ -98,6 +101,15 @@ struct Action<'a> {
     summary: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Applied<'a>>,
+}
+
+/// What became of an action that was applied.
+#[derive(Serialize)]
+struct Applied<'a> {
+    status: &'static str,
+    message: &'a str,
 }
 
 impl<'a> From<&'a RunReport> for JsonReport<'a> {
@@ -151,18 +163,29 @@ impl<'a> From<&'a FixReport> for Fix<'a> {
         Fix {
             status: fix.status.as_str(),
             message: &fix.message,
-            actions: fix.actions.iter().map(Action::from).collect(),
+            // The fixers give one result per action, in order (none in a dry run).
+            actions: fix
+                .actions
+                .iter()
+                .enumerate()
+                .map(|(i, action)| Action::new(action, fix.results.get(i)))
+                .collect(),
+            refusals: &fix.refusals,
         }
     }
 }
 
-impl<'a> From<&'a ActionReport> for Action<'a> {
-    fn from(action: &'a ActionReport) -> Self {
+impl<'a> Action<'a> {
+    fn new(action: &'a ActionReport, result: Option<&'a ActionResult>) -> Self {
         Action {
             kind: &action.kind,
             target: &action.target,
             summary: &action.summary,
             diff: action.diff.as_deref(),
+            result: result.map(|r| Applied {
+                status: r.status.as_str(),
+                message: &r.message,
+            }),
         }
     }
 }
@@ -170,7 +193,7 @@ impl<'a> From<&'a ActionReport> for Action<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{sample, FixStatus};
+    use crate::report::{sample, ActionStatus, FixStatus};
     use serde_json::Value;
 
     #[test]
@@ -201,22 +224,36 @@ mod tests {
     #[test]
     fn fix_mode_fields_appear_when_present() {
         let mut run = sample::run();
-        run.mode = crate::report::RunMode::DryRun;
+        run.mode = crate::report::RunMode::Fix;
         run.checks[1].before = Some(Status::Fail);
+        let action = ActionReport {
+            kind: "create_dir".into(),
+            target: "/mnt/citadel-models/active/yi-34b".into(),
+            summary: "create directory".into(),
+            diff: None,
+        };
         run.checks[1].fix = Some(FixReport {
-            status: FixStatus::Pending,
-            message: "takes effect at the next remount".into(),
-            actions: vec![ActionReport {
-                kind: "mkdir".into(),
-                target: "/mnt/citadel-models/active/yi-34b".into(),
-                summary: "create directory".into(),
-                diff: None,
+            status: FixStatus::Refused,
+            message: "/x: in the way; by hand: move it".into(),
+            actions: vec![action.clone()],
+            refusals: vec![Refusal::new("/x", "in the way", "move it")],
+            results: vec![ActionResult {
+                kind: action.kind.clone(),
+                target: action.target.clone(),
+                summary: action.summary.clone(),
+                status: ActionStatus::Applied,
+                message: "created it".into(),
             }],
         });
         let json: Value = serde_json::from_str(&to_json(&run)).unwrap();
-        assert_eq!(json["mode"], "dry-run");
-        assert_eq!(json["checks"][1]["before"], "fail");
-        assert_eq!(json["checks"][1]["fix"]["status"], "pending");
-        assert_eq!(json["checks"][1]["fix"]["actions"][0]["kind"], "mkdir");
+        assert_eq!(json["mode"], "fix");
+        let check = &json["checks"][1];
+        assert_eq!(check["before"], "fail");
+        assert_eq!(check["fix"]["status"], "refused");
+        assert_eq!(check["fix"]["actions"][0]["kind"], "create_dir");
+        assert!(check["fix"]["actions"][0].get("diff").is_none());
+        assert_eq!(check["fix"]["actions"][0]["result"]["status"], "applied");
+        assert_eq!(check["fix"]["actions"][0]["result"]["message"], "created it");
+        assert_eq!(check["fix"]["refusals"][0]["by_hand"], "move it");
     }
 }

@@ -6,8 +6,9 @@
 use citadel_checks::Status;
 use junit_report::{Duration, OffsetDateTime, Report, TestCase, TestResult, TestSuite};
 
+use super::fix_text::fix_note;
 use super::text::{check_detail, check_summary};
-use super::{CheckReport, FixReport, RunReport, TOOL_NAME};
+use super::{CheckReport, RunMode, RunReport, TOOL_NAME};
 
 /// The report as XML text.
 pub fn to_junit(run: &RunReport) -> String {
@@ -15,7 +16,7 @@ pub fn to_junit(run: &RunReport) -> String {
     suite.hostname = xml_attribute(&run.host);
     let started = OffsetDateTime::from(run.started_at);
     suite.set_timestamp(started.replace_nanosecond(0).unwrap_or(started));
-    suite.add_testcases(run.checks.iter().map(test_case));
+    suite.add_testcases(run.checks.iter().map(|check| test_case(check, run.mode)));
     let mut report = Report::new();
     report.add_testsuite(suite);
     let mut xml = Vec::new();
@@ -27,7 +28,7 @@ pub fn to_junit(run: &RunReport) -> String {
     text
 }
 
-fn test_case(check: &CheckReport) -> TestCase {
+fn test_case(check: &CheckReport, mode: RunMode) -> TestCase {
     let time = Duration::try_from(check.duration).unwrap_or(Duration::ZERO);
     let mut case = TestCase::success(&xml_attribute(&check.id), time);
     case.set_classname(TOOL_NAME);
@@ -52,24 +53,9 @@ fn test_case(check: &CheckReport) -> TestCase {
         },
     };
     if let Some(fix) = &check.fix {
-        case.set_system_out(&xml_text(&fix_text(fix)));
+        case.set_system_out(&xml_text(&fix_note(check.before, fix, mode)));
     }
     case
-}
-
-/// What a fixer did, for `system-out`.
-fn fix_text(fix: &FixReport) -> String {
-    let mut out = format!("fix: {}: {}\n", fix.status.as_str(), fix.message);
-    for action in &fix.actions {
-        out.push_str(&format!("- {} {}: {}\n", action.kind, action.target, action.summary));
-        if let Some(diff) = &action.diff {
-            out.push_str(diff);
-            if !diff.ends_with('\n') {
-                out.push('\n');
-            }
-        }
-    }
-    out
 }
 
 /// Text safe in XML 1.0 element content and CDATA: ANSI escape sequences removed, characters XML 1.0 forbids
@@ -158,17 +144,27 @@ mod tests {
     #[test]
     fn fix_actions_go_to_system_out() {
         let mut run = sample::run();
-        run.checks[1].fix = Some(FixReport {
-            status: crate::report::FixStatus::Fixed,
-            message: "created".into(),
+        run.mode = RunMode::DryRun;
+        run.checks[1].before = Some(Status::Fail);
+        run.checks[1].fix = Some(crate::report::FixReport {
+            status: crate::report::FixStatus::Planned,
+            message: "would apply 1 action".into(),
             actions: vec![crate::report::ActionReport {
                 kind: "write_file".into(),
                 target: "/etc/fstab".into(),
-                summary: "add the models line".into(),
-                diff: Some("+UUID=x /mnt ext4 defaults 0 2]]>".into()),
+                summary: "write /etc/fstab".into(),
+                diff: Some("+UUID=x /mnt ext4 defaults 0 2]]>\u{1b}[1m".into()),
             }],
+            refusals: vec![],
+            results: vec![],
         });
         let xml = to_junit(&run);
-        assert!(xml.contains("<system-out><![CDATA[fix: fixed: created\n- write_file /etc/fstab: add the models line\n+UUID=x /mnt ext4 defaults 0 2]] >\n]]></system-out>"), "{xml}");
+        assert!(
+            xml.contains(
+                "<system-out><![CDATA[before: fail\nfix planned: would apply 1 action\n    would      write \
+                 /etc/fstab\n+UUID=x /mnt ext4 defaults 0 2]] >\\u{1b}[1m\n]]></system-out>"
+            ),
+            "{xml}"
+        );
     }
 }

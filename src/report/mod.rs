@@ -3,6 +3,7 @@
 //! The model holds what happened; each format (`json`, `junit`, `prometheus`) decides how to spell it, and
 //! `write` puts the bytes in place (atomically, or on stdout for `-`).
 
+pub mod fix_text;
 pub mod json;
 pub mod junit;
 pub mod plan;
@@ -14,6 +15,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use citadel_checks::{Finding, Status};
+/// What a fix did, as the fixers report it: `status`, `message`, the plan's `actions` (each write with its
+/// diff), the `refusals`, and what became of each action (`results`, empty in a dry run).
+pub use citadel_fixers::{ActionReport, ActionResult, ActionStatus, FixReport, FixStatus, Refusal};
 
 /// The name reports give the tool, the JUnit test suite and its test cases' class.
 pub const TOOL_NAME: &str = "citadel-check";
@@ -72,47 +76,14 @@ pub struct CheckReport {
     pub reason: Option<String>,
     /// Fix modes: the status before fixing.
     pub before: Option<Status>,
-    /// Fix modes: what the fixer did.
+    /// Fix modes: what the fixer did (or, in a dry run, would do). None for a check that was skipped.
     pub fix: Option<FixReport>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FixReport {
-    pub status: FixStatus,
-    pub message: String,
-    pub actions: Vec<ActionReport>,
-}
-
-/// SPEC §4: how a fix ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FixStatus {
-    NotNeeded,
-    Fixed,
-    Pending,
-    Refused,
-    Failed,
-}
-
-impl FixStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FixStatus::NotNeeded => "not_needed",
-            FixStatus::Fixed => "fixed",
-            FixStatus::Pending => "pending",
-            FixStatus::Refused => "refused",
-            FixStatus::Failed => "failed",
-        }
-    }
-}
-
-/// One primitive action a fixer planned or applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActionReport {
-    pub kind: String,
-    pub target: String,
-    pub summary: String,
-    /// A unified diff, for actions that write a file.
-    pub diff: Option<String>,
+/// True when a fix leaves nothing waiting: not needed, or fixed. Planned (a dry run), pending, refused and
+/// failed fixes make a run not compliant (SPEC §2).
+pub fn fix_is_settled(status: FixStatus) -> bool {
+    matches!(status, FixStatus::NotNeeded | FixStatus::Fixed)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -122,7 +93,8 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub errors: usize,
-    /// Nothing failed and nothing could not be evaluated (skipped checks do not count against it).
+    /// Nothing failed and nothing could not be evaluated (skipped checks do not count against it), and, in fix
+    /// modes, no fix is planned, pending, refused or failed (SPEC §2).
     pub compliant: bool,
 }
 
@@ -131,14 +103,27 @@ impl RunReport {
         let count = |status| self.checks.iter().filter(|c| c.status == status).count();
         let failed = count(Status::Fail);
         let errors = count(Status::Error);
+        let fixes_settled = self
+            .checks
+            .iter()
+            .filter_map(|c| c.fix.as_ref())
+            .all(|fix| fix_is_settled(fix.status));
         Summary {
             total: self.checks.len(),
             passed: count(Status::Pass),
             failed,
             skipped: count(Status::Skip),
             errors,
-            compliant: failed == 0 && errors == 0,
+            compliant: failed == 0 && errors == 0 && fixes_settled,
         }
+    }
+
+    /// How many fixes ended with `status`.
+    pub fn fix_count(&self, status: FixStatus) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| c.fix.as_ref().is_some_and(|f| f.status == status))
+            .count()
     }
 
     pub fn is_compliant(&self) -> bool {
@@ -259,6 +244,31 @@ mod tests {
         );
         run.checks.retain(|c| matches!(c.status, Status::Pass | Status::Skip));
         assert!(run.is_compliant());
+    }
+
+    #[test]
+    fn a_fix_left_waiting_is_not_compliant_even_when_its_check_passes() {
+        let mut run = sample::run();
+        run.checks.retain(|c| c.status == Status::Pass);
+        let fix = |status| FixReport {
+            status,
+            message: String::new(),
+            actions: vec![],
+            refusals: vec![],
+            results: vec![],
+        };
+        run.checks[0].fix = Some(fix(FixStatus::Fixed));
+        assert!(run.is_compliant());
+        for waiting in [
+            FixStatus::Pending,
+            FixStatus::Refused,
+            FixStatus::Failed,
+            FixStatus::Planned,
+        ] {
+            run.checks[0].fix = Some(fix(waiting));
+            assert!(!run.is_compliant(), "{waiting:?}");
+            assert_eq!(run.fix_count(waiting), 1);
+        }
     }
 
     #[test]

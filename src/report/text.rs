@@ -5,7 +5,7 @@
 
 use citadel_checks::Finding;
 
-use super::CheckReport;
+use super::{CheckReport, FixStatus, RunMode, RunReport};
 use citadel_checks::Status;
 
 /// Longest one-line summary, in characters (JUnit `message` attributes are shown in one line by CI servers).
@@ -85,6 +85,42 @@ pub fn check_summary(check: &CheckReport) -> String {
         Status::Pass => "pass".into(),
     };
     truncate_chars(&printable(&line.replace(['\n', '\t'], " ")), SUMMARY_MAX_CHARS)
+}
+
+/// The last line of the pretty output: the answer, in words, and in fix modes what the fixes came to.
+pub fn verdict_line(run: &RunReport) -> String {
+    let s = run.summary();
+    let verdict = match (s.compliant, run.mode) {
+        (true, RunMode::Fix) => "compliant after fixing",
+        (false, RunMode::Fix) => "NOT compliant after fixing",
+        (true, _) => "compliant",
+        (false, _) => "NOT compliant",
+    };
+    let mut line = format!(
+        "citadel-check: {verdict}: {} passed, {} failed, {} errors, {} skipped ({} checks, policy {})",
+        s.passed,
+        s.failed,
+        s.errors,
+        s.skipped,
+        s.total,
+        printable(&run.policy.source)
+    );
+    match run.mode {
+        RunMode::Check => {}
+        RunMode::Fix => line.push_str(&format!(
+            "; fixes: {} fixed, {} pending, {} refused, {} failed",
+            run.fix_count(FixStatus::Fixed),
+            run.fix_count(FixStatus::Pending),
+            run.fix_count(FixStatus::Refused),
+            run.fix_count(FixStatus::Failed)
+        )),
+        RunMode::DryRun => line.push_str(&format!(
+            "; dry run: {} fixes planned, {} refused; nothing was changed",
+            run.fix_count(FixStatus::Planned),
+            run.fix_count(FixStatus::Refused)
+        )),
+    }
+    line
 }
 
 fn indent_continuation(s: &str, width: usize) -> String {

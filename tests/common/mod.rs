@@ -34,6 +34,9 @@ pub struct Scenario {
     /// message), so that a check fails for the reason the scenario is about.
     #[serde(default)]
     pub findings: BTreeMap<String, Vec<String>>,
+    /// For a check: the fix status `--fix` must end with (see the module docs).
+    #[serde(default)]
+    pub fix: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
