@@ -99,7 +99,28 @@ fn dry_run_changes_nothing_and_prints_the_plan_with_a_diff_per_file() {
     if cannot_make_fixtures("dry_run_changes_nothing_and_prints_the_plan_with_a_diff_per_file") {
         return;
     }
-    let fixture = materialized(FULL_PLAN);
+    // fresh-host: the whole plan (its writes wait for the directories, so no diff); the other two write files.
+    let (_, full) = dry_run_scenario(FULL_PLAN);
+    assert!(full.contains("nothing was changed"), "{full}");
+    let (diffs, new_file) = dry_run_scenario("report-many-failures");
+    assert!(diffs > 0, "report-many-failures: the plan writes no file");
+    assert!(
+        new_file.contains("--- /dev/null\n+++ b/etc/cron.d/citadel-backup\n"),
+        "no diff for the new cron.d file in the output:\n{new_file}"
+    );
+    let (diffs, changed_file) = dry_run_scenario("script-modified");
+    assert!(diffs > 0, "script-modified: the plan writes no file");
+    assert!(
+        changed_file
+            .contains("--- a/opt/citadel/scripts/storage-monitor.sh\n+++ b/opt/citadel/scripts/storage-monitor.sh\n"),
+        "no diff for the modified script in the output:\n{changed_file}"
+    );
+}
+
+/// Dry-runs a scenario: asserts it changes nothing and plans (or waits for an earlier fix) for every failing
+/// check; returns how many file writes carry a diff, and the output.
+fn dry_run_scenario(name: &str) -> (usize, String) {
+    let fixture = materialized(name);
     let before = tree::snapshot(fixture.path());
     let (output, report) = dry_run(fixture.path());
     let changed = before.differences(&tree::snapshot(fixture.path()));
@@ -118,6 +139,27 @@ fn dry_run_changes_nothing_and_prints_the_plan_with_a_diff_per_file() {
             continue;
         }
         let actions = check["fix"]["actions"].as_array().unwrap();
+        // A dry run plans every fixer on the unchanged system: a fix that needs what an earlier fixer makes (a
+        // directory) says so, naming that fixer, which must itself have a plan.
+        if let Some(earlier) = waits_for_earlier_fix(check) {
+            let earlier_check = &report["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == earlier.as_str())
+                .unwrap_or_else(|| panic!("{id}: waits for an unknown fix {earlier}"));
+            assert!(
+                fixes::fix_status(earlier_check) == "planned" || waits_for_earlier_fix(earlier_check).is_some(),
+                "{id} waits for {earlier}, which has no plan: {}",
+                fixes::fix_message(earlier_check)
+            );
+            assert!(
+                citadel_fixers::FIX_ORDER.iter().position(|f| *f == earlier.as_str())
+                    < citadel_fixers::FIX_ORDER.iter().position(|f| *f == id.as_str()),
+                "{id} waits for {earlier}, which does not run before it"
+            );
+            continue;
+        }
         assert!(
             fixes::fix_status(check) == "planned" && !actions.is_empty(),
             "{id}: a failing file-level check gets a plan, got {}: {}",
@@ -135,16 +177,9 @@ fn dry_run_changes_nothing_and_prints_the_plan_with_a_diff_per_file() {
             }
         }
     }
-    assert!(diffs > 0, "the plan writes no file:{}", refusals(&report));
-
     let out = stdout(&output);
-    for header in [
-        "--- /dev/null\n+++ b/etc/cron.d/citadel-backup\n",
-        "--- /dev/null\n+++ b/opt/citadel/scripts/citadel-backup.sh\n",
-    ] {
-        assert!(out.contains(header), "no diff {header:?} in the output:\n{out}");
-    }
-    assert!(out.contains("nothing was changed"), "{out}");
+    assert!(out.contains("nothing was changed"), "{name}: {out}");
+    (diffs, out)
 }
 
 #[test]
@@ -426,4 +461,17 @@ fn the_lock_the_test_holds_is_the_one_fix_takes() {
         err.to_string().contains("another citadel-check --fix is running"),
         "{err}"
     );
+}
+
+/// The earlier fixer a dry-run fix waits for ("the X fix comes first"), when every refusal of it says so.
+fn waits_for_earlier_fix(check: &serde_json::Value) -> Option<String> {
+    let refusals = check["fix"]["refusals"].as_array()?;
+    let mut earlier = None;
+    for refusal in refusals {
+        let by_hand = refusal["by_hand"].as_str()?;
+        let rest = by_hand.strip_prefix("the ")?;
+        let (fix, _) = rest.split_once(" fix comes first")?;
+        earlier = Some(fix.to_string());
+    }
+    earlier
 }

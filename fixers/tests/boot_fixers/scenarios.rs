@@ -41,6 +41,11 @@ const EXPECTED: &[(&str, &str, FixStatus)] = &[
     ("cron-unknown-user", "backup_cron", Fixed),
     ("cron-weekly-schedule", "backup_cron", Fixed),
     ("cronie-mode-0755", "backup_cron", Fixed),
+    // The layout, the cron file and the timer link are absent. This test runs only trim_timer, scripts and
+    // backup_cron: without directory_structure there is no scripts directory, so no script for the job (the full
+    // --fix of tests/fix_scenarios.rs fixes it).
+    ("fresh-host", "backup_cron", Refused),
+    ("fresh-host", "trim_timer", Fixed),
     ("report-many-failures", "backup_cron", Fixed),
     ("trim-timer-masked", "trim_timer", Refused),
     ("trim-timer-not-enabled", "trim_timer", Fixed),

@@ -30,6 +30,11 @@ const EXPECTED: &[(&str, &str, FixStatus)] = &[
     ("directory-missing", "directory_structure", Fixed),
     ("directory-mode-0775", "directory_structure", Fixed),
     ("directory-wrong-owner", "directory_structure", Fixed),
+    // The whole layout is absent: made in fix order, directories first.
+    ("fresh-host", "directory_structure", Fixed),
+    ("fresh-host", "model_directories", Fixed),
+    ("fresh-host", "scripts", Fixed),
+    ("fresh-host", "symlinks", Fixed),
     ("model-is-a-file", "model_directories", Refused),
     ("model-is-a-symlink", "model_directories", Refused),
     ("model-link-dangling", "symlinks", Fixed),
