@@ -163,7 +163,20 @@ sandbox_build() {
     done
     mkdir -p "$SANDBOX$SANDBOX_ARTIFACTS"
     mount --bind "$E2E_ARTIFACTS" "$SANDBOX$SANDBOX_ARTIFACTS"
+    # Packages installed in a chroot must not start their daemons (cron, smartd): one would outlive the run,
+    # keeping the namespace and the loop devices busy. Debian's invoke-rc.d asks policy-rc.d; 101 = forbidden.
+    # (Docker images ship the same file; the teardown still ends any process left in the sandbox.)
+    printf '#!/bin/sh\n# ci/e2e sandbox: no daemon starts in this chroot.\nexit 101\n' >"$SANDBOX/usr/sbin/policy-rc.d"
+    chmod 0755 "$SANDBOX/usr/sbin/policy-rc.d"
     export SANDBOX
+}
+
+# sandbox_refresh_apt: fresh package lists in the sandbox (the host's stay as they are), so that the e2e
+# depends on Debian's mirror being reachable, not on how old this machine's lists are.
+sandbox_refresh_apt() {
+    local log=$E2E_ARTIFACTS/sandbox-apt-update.log
+    sandbox_run apt-get update -q >"$log" 2>&1 ||
+        e2e_die "apt-get update failed in the sandbox (network to the Debian mirror?): $(tail -n 1 "$log")"
 }
 
 # sandbox_assert_overlay: dies unless SANDBOX is the overlay (guards every write under it).

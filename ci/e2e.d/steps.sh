@@ -14,8 +14,9 @@ readonly CRON_FILE=/etc/cron.d/citadel-backup
 readonly FSTRIM_LINK=/etc/systemd/system/timers.target.wants/fstrim.timer
 readonly PACKAGES="sysstat smartmontools tree rsync cron"
 
-# The steps in order: number, name, function. A failing step from 3 on stops the run: every later step needs
-# the server that step 3 converges. Steps 1 and 2 only read.
+# The steps in order: number, name, function. A failing step 3 stops the run: every later step needs the
+# server it converges. Any other failure does not: each step starts from what the one before left, so the
+# first FAILED line is the one to read, and the later ones still say what works.
 readonly STEPS=(
     "1 check step_check"
     "2 dry-run step_dry_run"
@@ -30,12 +31,13 @@ run_steps() {
     sandbox_install_binary "$E2E_BINARY"
     sandbox_make_fresh
     sandbox_write_policy
+    sandbox_refresh_apt
     e2e_say "testing $(sandbox_run /usr/local/bin/citadel-check --version 2>&1 | head -n 1) ($E2E_BINARY)"
     local entry number name function failed=()
     for entry in "${STEPS[@]}"; do
         read -r number name function <<<"$entry"
-        if ((${#failed[@]} > 0 && failed[-1] >= 3)); then
-            printf 'e2e step %s %s: not run (step %s failed)\n' "$number" "$name" "${failed[-1]}"
+        if [[ " ${failed[*]} " == *" 3 "* ]]; then
+            printf 'e2e step %s %s: not run (step 3 failed)\n' "$number" "$name"
             continue
         fi
         step "$number" "$name" "$function" || failed+=("$number")
@@ -79,6 +81,11 @@ invocation_ok() {
 assert_report() {
     local kind=$1 junit
     shift
+    if [[ ! -s $E2E_ARTIFACTS/$CC_TAG.json ]]; then
+        fail "'citadel-check${CC_ARGS:+ $CC_ARGS}' exited $CC_STATUS and wrote no JSON report" \
+            "(stderr: $(first_line "$E2E_ARTIFACTS/$CC_TAG.err"))"
+        return
+    fi
     REPORT_LINE=$(python3 "$E2E_REPORT" "$kind" "$E2E_ARTIFACTS/$CC_TAG.json" "$@" 2>&1) ||
         { fail "$REPORT_LINE"; return; }
     junit=$(python3 "$E2E_REPORT" junit "$E2E_ARTIFACTS/$CC_TAG.json" "$E2E_ARTIFACTS/$CC_TAG.xml" 2>&1) ||
@@ -110,12 +117,22 @@ snapshot_state() {
     sha256sum <"$E2E_ARTIFACTS/$1.state" | cut -c1-12
 }
 
-# unchanged BEFORE AFTER: fails with the first differences when two snapshots differ.
+# unchanged BEFORE AFTER: fails, naming what is new, gone and changed, when two snapshots differ.
 unchanged() {
-    local diff
-    diff=$(diff "$E2E_ARTIFACTS/$1.state" "$E2E_ARTIFACTS/$2.state" | grep '^[<>]' | head -n 4 | tr '\n' ' ') ||
-        true
-    [[ -z $diff ]] || fail "the system changed (diff $1.state $2.state): $diff"
+    local before=$E2E_ARTIFACTS/$1.state after=$E2E_ARTIFACTS/$2.state what
+    cmp -s "$before" "$after" && return 0
+    # Keyed by path (mounts by target, schedulers by device); directories whose entries changed come last.
+    what=$(awk '
+        { key = ($1 == "scheduler") ? $1 " " $2 : $1 }
+        NR == FNR { old[key] = $0; next }
+        { seen[key] = 1; if (!(key in old)) new = new " " key; else if (old[key] != $0) changed = changed " " key }
+        END {
+            for (key in old) if (!(key in seen)) gone = gone " " key
+            if (new) printf "new:%s; ", new
+            if (gone) printf "gone:%s; ", gone
+            if (changed) printf "changed:%s", changed
+        }' "$before" "$after")
+    fail "the system changed ($1.state vs $2.state): ${what%; }"
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -138,6 +155,13 @@ witness_mount() {
             [[ $(mount_flags "$line") == *",$option,"* ]] || { fail "$mount lacks $option: $line"; return; }
         fi
     done
+}
+
+# data_mode LINE: the ext4 data= mode of a mountinfo line (ordered when the kernel shows none).
+data_mode() {
+    local mode
+    mode=$(super_flags "$1" | grep -o ',data=[a-z]*,' | tr -d ,) || true
+    printf '%s\n' "${mode:-data=ordered}"
 }
 
 # witness_fstab MOUNT DEVICE: /etc/fstab mounts DEVICE's file system at MOUNT by UUID.
@@ -185,8 +209,8 @@ witness_converged() {
     # Rule 2: the backup subdirectories are on the backup disk, not on the root file system beneath it.
     [[ $(stat -c %d "$SANDBOX$BACKUP_MOUNT") == $(stat -c %d "$SANDBOX$BACKUP_MOUNT/models") ]] ||
         { fail "$BACKUP_MOUNT/models is not on the backup disk"; return; }
-    WITNESS="packages, fstab UUID= entries, models data=writeback, schedulers none/mq-deadline, udev rules,"
-    WITNESS+=" fstrim.timer link, $models model links, scripts and cron.d verified on the machine"
+    WITNESS="on the machine: $PACKAGES installed, fstab by UUID, schedulers none/mq-deadline, udev rules,"
+    WITNESS+=" fstrim.timer link, $models model links, scripts, cron.d"
 }
 
 # witness_cron_file: the cron.d file exists in a form Debian's cron runs (root-owned, not group/other
@@ -228,13 +252,14 @@ step_dry_run() {
 # 3. --fix converges the fresh server: all ten checks pass, and the machine shows it.
 step_fix() {
     local was
-    was=$(super_flags "$(sandbox_mountinfo "$MODELS_MOUNT")")
+    was=$(data_mode "$(sandbox_mountinfo "$MODELS_MOUNT")")
     citadel step3-fix --fix
     invocation_ok || return
     assert_report converge || return
     expect_exit 0 || return
     witness_converged || return
-    ok "$REPORT_LINE; models disk remounted (${was//,/ } -> data=writeback); $WITNESS"
+    ok "$REPORT_LINE; models disk $was -> $(data_mode "$(sandbox_mountinfo "$MODELS_MOUNT")") (umount + mount);" \
+        "$WITNESS"
 }
 
 # 4. --fix again: zero actions, nothing written.
