@@ -106,6 +106,16 @@ facts_inside() {
         fact_failed "umount + 'mount $m' through an fstab UUID= entry failed"
     fi
 
+    # How a fixer can undo the drift of step 5 through fstab: a plain remount applies the fstab entry's options.
+    sandbox_run mount -o remount,atime,relatime "$m"
+    sandbox_run mount -o remount "$m"
+    line=$(sandbox_mountinfo "$m")
+    if has_flag "$(mount_flags "$line")" noatime; then
+        fact_ok "after 'remount,atime,relatime', 'mount -o remount $m' applies the fstab options: $(mount_flags "$line")"
+    else
+        fact_failed "'mount -o remount $m' with an fstab entry did not restore noatime: $(mount_flags "$line")"
+    fi
+
     local verify
     if verify=$(sandbox_run findmnt --verify --tab-file /etc/fstab 2>&1); then
         fact_ok "findmnt --verify accepts an fstab UUID= entry without udev: $(tail -n 1 <<<"$verify")"
@@ -142,6 +152,18 @@ facts_inside() {
         fact_failed "the sandbox's mountinfo shows paths outside its root"
     else
         fact_ok "mountinfo inside the chroot shows only mounts under its root, with paths relative to it"
+    fi
+
+    # What storage-monitor.sh meets on a loop device (step 6).
+    local smart
+    sandbox_refresh_apt
+    if sandbox_run apt-get install -y -q --no-install-recommends smartmontools >"$E2E_ARTIFACTS/facts-apt.log" 2>&1; then
+        rc=0
+        smart=$(sandbox_run smartctl -H -A "$MODELS_DEV" 2>&1) || rc=$?
+        fact_ok "smartctl -H -A on a loop device exits $rc (bit 0: command line/device type) and says:" \
+            "$(grep -m1 -i 'unable\|unavailable\|not supported' <<<"$smart")"
+    else
+        fact_failed "could not install smartmontools in the sandbox (facts-apt.log)"
     fi
 
     sandbox_run umount "$m" "$b"
