@@ -294,5 +294,9 @@ sandbox_teardown() {
             e2e_say "warning: could not unmount $SANDBOX (the namespace's end releases it)"
     fi
     umount "$E2E_WORK/tmpfs" 2>/dev/null || umount -l "$E2E_WORK/tmpfs" 2>/dev/null || true
+    # The host side does this too; doing it here as well covers a host side that was killed.
+    host_detach "$E2E_WORK/models.img"
+    host_detach "$E2E_WORK/backup.img"
+    rm -f "$E2E_WORK/models.img" "$E2E_WORK/backup.img"
     exit "$status"
 }
