@@ -113,6 +113,15 @@ def step_dry_run(args):
     unplanned = [describe(c) for c in failing if fix_of(c).get("status") != "planned" or not actions_of(c)]
     if unplanned:
         raise Failed("failing checks without a plan: " + "; ".join(unplanned))
+    # SPEC section 2: the dry run shows a unified diff for every file it would write.
+    no_diff = [
+        f"{c['id']}: {a.get('target')}"
+        for c in checks
+        for a in actions_of(c)
+        if a.get("kind") == "write_file" and not a.get("diff")
+    ]
+    if no_diff:
+        raise Failed("file writes planned without a diff: " + "; ".join(no_diff))
     stray = [describe(c) for c in checks if c.get("status") == "pass" and actions_of(c)]
     if stray:
         raise Failed("passing checks with planned actions: " + "; ".join(stray))
