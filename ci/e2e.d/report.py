@@ -104,13 +104,45 @@ def step_check(args):
     return f"{len(failing)}/10 fail ({findings} findings){tail}"
 
 
+FIX_ORDER = ["required_tools", "storage_mounts", "mount_options", "io_schedulers", "trim_timer",
+             "directory_structure", "model_directories", "symlinks", "scripts", "backup_cron"]
+
+
+def earlier_fix_waited_for(check):
+    """The earlier fixer every refusal of this dry-run fix waits for, or None.
+
+    A dry run plans each fixer on the unchanged system (SPEC section 4 runs them in order for real), so a fix
+    that needs what an earlier one makes (a directory, an fstab entry) says so, naming that fix."""
+    refusals = fix_of(check).get("refusals") or []
+    if not refusals or actions_of(check):
+        return None
+    position = FIX_ORDER.index(check["id"]) if check.get("id") in FIX_ORDER else -1
+    named = None
+    for refusal in refusals:
+        text = refusal.get("by_hand") or ""
+        earlier = [f for f in FIX_ORDER[:position] if f"fix {f}" in text or f"the {f} fix" in text]
+        if not earlier:
+            return None
+        named = earlier[0]
+    return named
+
+
+def planned_or_waiting(check, by_id, depth=0):
+    """A plan of its own, or a wait for an earlier fix that itself has a plan (or waits, in turn)."""
+    if fix_of(check).get("status") == "planned" and actions_of(check):
+        return True
+    earlier = earlier_fix_waited_for(check)
+    return depth < len(FIX_ORDER) and earlier in by_id and planned_or_waiting(by_id[earlier], by_id, depth + 1)
+
+
 def step_dry_run(args):
-    """Step 2: a plan (status planned, at least one action) for each failing check; nothing for the others."""
+    """Step 2: a plan for each failing check (or a wait for an earlier fix that has one); none for the others."""
     _, checks = load(args.json, "dry-run")
     failing = [c for c in checks if c.get("status") == "fail"]
     if not failing:
         raise Failed("no check fails in the dry run: the sandbox is not fresh")
-    unplanned = [describe(c) for c in failing if fix_of(c).get("status") != "planned" or not actions_of(c)]
+    by_id = {c.get("id"): c for c in checks}
+    unplanned = [describe(c) for c in failing if not planned_or_waiting(c, by_id)]
     if unplanned:
         raise Failed("failing checks without a plan: " + "; ".join(unplanned))
     # SPEC section 2: the dry run shows a unified diff for every file it would write.

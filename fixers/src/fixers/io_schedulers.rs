@@ -27,6 +27,7 @@ use citadel_checks::policy::Storage;
 use citadel_checks::udev::Assignment;
 use citadel_checks::{FactError, Policy, System, SystemRoot};
 
+use super::support;
 use crate::action::{Action, Plan, Refusal, Validation};
 use crate::obstacle::{self, Existing};
 
@@ -236,6 +237,8 @@ fn boot(root: &SystemRoot, system: &System, disks: &[Disk], plan: &mut Plan) -> 
         }
         return Ok(());
     }
+    // /etc/udev/rules.d does not exist where udev is not installed (containers, images): make it.
+    support::create_missing_parents(plan, system, &path);
     plan.push(Action::WriteFile {
         path,
         content: content.into_bytes(),
@@ -445,6 +448,30 @@ ACTION==\"add|change\", SUBSYSTEM==\"block\", ENV{DEVTYPE}==\"disk\", KERNEL==\"
         let outcome = tree.check("io_schedulers", &policy());
         assert_eq!(outcome, Outcome::Pass, "{}", findings(&outcome));
         assert_eq!(tree.plan("io_schedulers", &policy()), Plan::new());
+    }
+
+    #[test]
+    fn the_rules_directory_is_made_where_udev_is_not_installed() {
+        let tree = Tree::compliant();
+        tree.remove("/etc/udev");
+        let plan = tree.plan("io_schedulers", &policy());
+        let targets: Vec<String> = plan
+            .actions
+            .iter()
+            .map(|a| format!("{} {}", a.kind(), a.target()))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                "create_dir /etc/udev",
+                "create_dir /etc/udev/rules.d",
+                &format!("write_file {OURS}")
+            ],
+            "{plan:#?}"
+        );
+        let (report, outcome) = tree.fix("io_schedulers", &policy());
+        assert_eq!(outcome, Outcome::Pass, "{report:#?}");
+        assert_eq!(tree.read(OURS), RULES);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use citadel_checks::placement::StorageMount;
 use citadel_checks::policy::Storage;
 use citadel_checks::{FactError, FactErrorKind, System};
 
-use crate::action::{PackageManager, Plan, Refusal};
+use crate::action::{Action, PackageManager, Plan, Refusal};
 use crate::fspath;
 use crate::mount_guard;
 use crate::obstacle::{self, Existing};
@@ -94,6 +94,26 @@ pub fn mounted_storage(system: &System, storage: &Storage, what: &str) -> Result
             format!("cannot tell whether {} is mounted: {e}", mount_point.display()),
             "check /proc/self/mountinfo, then run --fix again",
         )),
+    }
+}
+
+/// Plans `CreateDir` (root:root 0755, as `mkdir -p` run by root makes them) for the missing directories above
+/// `path`, outermost first, so that a system file can be written where its package has not made the directory
+/// yet (`/etc/udev/rules.d` without udev installed). Existing ones are left as they are.
+pub fn create_missing_parents(plan: &mut Plan, system: &System, path: &Path) {
+    let mut missing: Vec<&Path> = path
+        .ancestors()
+        .skip(1)
+        .take_while(|dir| system.root().lstat(dir).is_err_and(|e| e.is_not_found()))
+        .collect();
+    missing.reverse();
+    for dir in missing {
+        plan.push(Action::CreateDir {
+            path: dir.to_path_buf(),
+            uid: 0,
+            gid: 0,
+            mode: 0o755,
+        });
     }
 }
 
