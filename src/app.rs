@@ -15,6 +15,7 @@ use crate::cli::{Cli, Format};
 use crate::harness;
 use crate::host;
 use crate::invocation_error::InvocationError;
+use crate::nightly::Nightly;
 use crate::policy_source::{self, LoadedPolicy};
 use crate::report::{plan, PolicyInfo, RunMode, RunReport};
 use crate::selection::Selection;
@@ -64,6 +65,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 /// Runs what `cli` asks for. An `Err` is an invalid invocation or policy, reported before any report is written.
 pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
+    if let Some(outcome) = crate::command::dispatch(cli) {
+        return outcome; // nightly: `citadel-check history DIR`
+    }
     if let Some(flag) = cli.unimplemented_flag() {
         return Err(InvocationError::new(format!(
             "{flag} is not implemented yet: this version only checks (run without {flag})"
@@ -86,9 +90,13 @@ pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
         return Ok(Verdict::Compliant);
     }
     let reports = plan::plan(cli.json.as_deref(), cli.junit.as_deref(), cli.prometheus.as_deref())?;
+    let nightly = Nightly::prepare(&cli.nightly, &reports)?; // nightly: --report-dir, --html (before any check)
+    let stdout_is_a_report = plan::uses_stdout(&reports) || nightly.uses_stdout(); // nightly: --html -
 
-    let report = check(cli, &selection, root, loaded, plan::uses_stdout(&reports));
+    let mut report = check(cli, &selection, root, loaded, stdout_is_a_report);
+    nightly.record_drift(&mut report, stdout_is_a_report || cli.format == Format::Json); // nightly
     plan::write_all(&report, &reports)?;
+    nightly.write(&report)?; // nightly: dated reports, latest.*, retention, the page
     Ok(if report.is_compliant() {
         Verdict::Compliant
     } else {
@@ -129,6 +137,7 @@ fn check(cli: &Cli, selection: &Selection, root: PathBuf, loaded: LoadedPolicy, 
         duration,
         policy: policy_info,
         checks,
+        drift: None, // nightly: set by Nightly::record_drift
     };
     let stdout_is_clean_to_print = !matches!(redirect, Some(Err(_)));
     if cli.format == Format::Pretty && !cli.quiet && stdout_is_clean_to_print {

@@ -12,13 +12,18 @@ use clap::{Parser, ValueEnum};
 #[command(
     name = "citadel-check",
     version,
+    // nightly: `history DIR` beside the checks; a subcommand takes none of the checks' flags, and `help` is no
+    // subcommand (it would take the FILTER `help` away too).
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
     about = "Checks (and later fixes) the storage layout of a Citadel AI-model server.",
     long_about = "Checks the storage layout of a Citadel AI-model server: ten checks, each one a test case with \
                   findings that say how to fix it by hand.\n\n\
                   Exit status: 0 compliant, 1 not compliant, 2 the invocation or the policy is invalid."
 )]
 pub struct Cli {
-    /// Run only checks whose id contains a FILTER (libtest semantics; --exact for equality)
+    /// Run only checks whose id contains a FILTER (libtest semantics; --exact for equality). A FILTER cannot be
+    /// `history`: that is the subcommand
     #[arg(value_name = "FILTER")]
     pub filters: Vec<String>,
 
@@ -55,9 +60,9 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
 
-    /// Nightly mode: dated JSON and JUnit reports in DIR, latest.* links, drift summary (not implemented yet)
-    #[arg(long, value_name = "DIR")]
-    pub report_dir: Option<PathBuf>,
+    /// nightly: --report-dir DIR, --keep-days N, --html FILE (documented in `nightly::NightlyArgs`)
+    #[command(flatten)]
+    pub nightly: crate::nightly::NightlyArgs,
 
     /// Print the effective policy as TOML and exit
     #[arg(long)]
@@ -86,6 +91,10 @@ pub struct Cli {
     /// Number of threads running checks (default: one per CPU)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub test_threads: Option<u16>,
+
+    /// nightly: a subcommand instead of the checks (`history DIR`)
+    #[command(subcommand)]
+    pub command: Option<crate::command::Command>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,8 +121,6 @@ impl Cli {
             Some("--fix")
         } else if self.dry_run {
             Some("--dry-run")
-        } else if self.report_dir.is_some() {
-            Some("--report-dir")
         } else {
             None
         }
@@ -215,9 +222,5 @@ mod tests {
     fn flags_of_later_issues_are_named() {
         assert_eq!(parse(&["--fix"]).unimplemented_flag(), Some("--fix"));
         assert_eq!(parse(&["--dry-run"]).unimplemented_flag(), Some("--dry-run"));
-        assert_eq!(
-            parse(&["--report-dir", "/x"]).unimplemented_flag(),
-            Some("--report-dir")
-        );
     }
 }

@@ -3,9 +3,11 @@
 
 pub mod app;
 pub mod cli;
+pub mod command;
 pub mod harness;
 pub mod host;
 pub mod invocation_error;
+pub mod nightly;
 pub mod policy_source;
 pub mod report;
 pub mod selection;

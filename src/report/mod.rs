@@ -3,6 +3,7 @@
 //! The model holds what happened; each format (`json`, `junit`, `prometheus`) decides how to spell it, and
 //! `write` puts the bytes in place (atomically, or on stdout for `-`).
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod plan;
@@ -57,6 +58,8 @@ pub struct RunReport {
     pub policy: PolicyInfo,
     /// One a check, in the order of SPEC §3.
     pub checks: Vec<CheckReport>,
+    /// nightly (--report-dir): what changed since the previous report in the directory.
+    pub drift: Option<crate::nightly::drift::Drift>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -235,6 +238,7 @@ pub(crate) mod sample {
                     fix: None,
                 },
             ],
+            drift: None,
         }
     }
 }
