@@ -336,7 +336,10 @@ mod tests {
             "{err}"
         );
         let under_file = ReportDir::prepare(&file.join("sub")).unwrap_err();
-        assert!(under_file.headline().contains("file/sub: cannot write reports there: "), "{under_file}");
+        assert!(
+            under_file.headline().contains("file/sub: cannot write reports there: "),
+            "{under_file}"
+        );
     }
 
     #[test]
