@@ -55,9 +55,11 @@ pub struct Nightly {
 }
 
 impl Nightly {
-    /// Checks `--html` (writable, not the destination of another report) and makes sure the report directory
-    /// exists and can be written.
+    /// Makes sure the report directory exists and can be written, and checks `--html` (writable, not the
+    /// destination of another report).
     pub fn prepare(args: &NightlyArgs, reports: &[ReportRequest]) -> Result<Nightly, InvocationError> {
+        // First the directory, which may be created: the page may go into it (`--html DIR/latest.html`).
+        let report_dir = args.report_dir.as_deref().map(ReportDir::prepare).transpose()?;
         let html = args.html.as_deref().map(Destination::from_arg);
         if let Some(destination) = &html {
             if let (Some(problem), Destination::File(path)) = (destination.problem(), destination) {
@@ -77,7 +79,6 @@ impl Nightly {
                 )));
             }
         }
-        let report_dir = args.report_dir.as_deref().map(ReportDir::prepare).transpose()?;
         Ok(Nightly {
             report_dir,
             keep_days: args.keep_days,
