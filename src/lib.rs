@@ -2,6 +2,7 @@
 //! here so that tests and benches can reach it.
 
 pub mod app;
+pub mod assets;
 pub mod cli;
 pub mod command;
 pub mod harness;
