@@ -77,7 +77,7 @@ impl History {
                 Entry::Dated { kind: Kind::Xml, .. } | Entry::Latest { .. } => {}
             }
         }
-        runs.sort_by(|a, b| b.0.cmp(&a.0));
+        runs.sort_by_key(|(stamp, _)| std::cmp::Reverse(*stamp));
         Ok(History {
             runs: runs.into_iter().map(|(_, run)| run).collect(),
             warnings,

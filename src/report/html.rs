@@ -77,10 +77,10 @@ pub fn to_html(run: &RunReport, history: Option<&History>) -> String {
         summary.skipped,
         summary.total,
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<p class=\"meta\">Run started {started} ({} mode, {:.1} ms) on root <code>{}</code> with policy <code>{}</code> \
-         (sha256 {}), citadel-check {}.</p>\n",
+         (sha256 {}), citadel-check {}.</p>",
         run.mode.as_str(),
         run.duration.as_secs_f64() * 1000.0,
         esc(&run.root.to_string_lossy()),
