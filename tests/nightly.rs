@@ -473,3 +473,33 @@ fn html_page_with_the_history_chart() {
     let output = nightly_run(fixture.path(), dir.path(), &keep);
     assert!(!stderr(&output).contains("latest.html"), "{}", stderr(&output));
 }
+
+#[test]
+fn the_schema_describes_the_drift_and_is_not_vacuous_about_it() {
+    let path = common::workspace().join("schemas/report-v1.schema.json");
+    let schema: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut run = made_run(1_737_945_000, &["symlinks"]);
+    let previous = citadel_cli::nightly::snapshot::Snapshot::of_run(&made_run(1_737_945_000 - 86_400, &[]));
+    let current = citadel_cli::nightly::snapshot::Snapshot::of_run(&run);
+    run.drift = Some(citadel_cli::nightly::drift::Drift::compare(
+        "p.json", &previous, &current,
+    ));
+    let good: Value = serde_json::from_str(&json::to_json(&run)).unwrap();
+    assert_eq!(good["drift"]["status_changes"][0]["after"], "fail");
+    assert!(validator.is_valid(&good), "{good:#}");
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut report = good.clone();
+        edit(&mut report);
+        validator.is_valid(&report)
+    };
+    assert!(!broken(&|r| {
+        r["drift"].as_object_mut().unwrap().remove("previous");
+    }));
+    assert!(
+        !broken(&|r| r["drift"]["comparison"] = "no_previous_report".into()),
+        "changes without a comparison"
+    );
+    assert!(!broken(&|r| r["drift"]["status_changes"][0]["after"] = "passed".into()));
+    assert!(!broken(&|r| r["drift"]["surprise"] = 1.into()));
+}
