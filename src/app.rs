@@ -11,12 +11,13 @@ use std::time::{Duration, Instant, SystemTime};
 use citadel_checks::{Policy, System, SystemRoot, CHECKS};
 use clap::Parser;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Format};
 use crate::console::Console;
 use crate::fix_mode;
 use crate::harness;
 use crate::host;
 use crate::invocation_error::InvocationError;
+use crate::nightly::Nightly;
 use crate::policy_source;
 use crate::report::text::verdict_line;
 use crate::report::{plan, CheckReport, PolicyInfo, RunMode, RunReport};
@@ -67,10 +68,8 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// Runs what `cli` asks for. An `Err` is an invalid invocation or policy, or a fix that could not run; it is
 /// reported before any report is written.
 pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
-    if let Some(flag) = cli.unimplemented_flag() {
-        return Err(InvocationError::new(format!(
-            "{flag} is not implemented yet (run without {flag})"
-        )));
+    if let Some(outcome) = crate::command::dispatch(cli) {
+        return outcome; // `citadel-check history DIR`
     }
     let ids: Vec<&'static str> = CHECKS.iter().map(|c| c.id).collect();
     let selection = Selection::new(cli, &ids);
@@ -89,6 +88,8 @@ pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
         return Ok(Verdict::Compliant);
     }
     let reports = plan::plan(cli.json.as_deref(), cli.junit.as_deref(), cli.prometheus.as_deref())?;
+    // --report-dir and --html are checked (the directory made) before any check runs.
+    let nightly = Nightly::prepare(&cli.nightly, &reports)?;
 
     let session = Session {
         cli,
@@ -99,13 +100,15 @@ pub fn run(cli: &Cli) -> Result<Verdict, InvocationError> {
         },
         policy: Arc::new(loaded.policy),
         root,
-        stdout_is_a_report: plan::uses_stdout(&reports),
+        stdout_is_a_report: plan::uses_stdout(&reports) || nightly.uses_stdout(),
     };
-    let report = match mode_of(cli) {
+    let mut report = match mode_of(cli) {
         RunMode::Check => check(&session),
         mode => fix_mode::run(&session, mode)?,
     };
+    nightly.record_drift(&mut report, session.stdout_is_a_report || cli.format == Format::Json);
     plan::write_all(&report, &reports)?;
+    nightly.write(&report)?; // dated reports, latest.*, retention, the page
     Ok(if report.is_compliant() {
         Verdict::Compliant
     } else {
@@ -143,6 +146,7 @@ impl Session<'_> {
             duration,
             policy: self.policy_info.clone(),
             checks,
+            drift: None, // set by Nightly::record_drift
         }
     }
 }

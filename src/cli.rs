@@ -12,6 +12,10 @@ use clap::{Parser, ValueEnum};
 #[command(
     name = "citadel-check",
     version,
+    // `history DIR` beside the checks; a subcommand takes none of the checks' flags, and `help` is no
+    // subcommand (it would take the FILTER `help` away too).
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true,
     about = "Checks and fixes the storage layout of a Citadel AI-model server.",
     long_about = "Checks the storage layout of a Citadel AI-model server: ten checks, each one a test case with \
                   findings that say how to fix it by hand. With --fix (as root), fixes what fails and checks \
@@ -21,7 +25,8 @@ use clap::{Parser, ValueEnum};
                   not run (another --fix holds the lock, or not root on /)."
 )]
 pub struct Cli {
-    /// Run only checks whose id contains a FILTER (libtest semantics; --exact for equality)
+    /// Run only checks whose id contains a FILTER (libtest semantics; --exact for equality). A FILTER cannot be
+    /// `history`: that is the subcommand
     #[arg(value_name = "FILTER")]
     pub filters: Vec<String>,
 
@@ -58,9 +63,9 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
 
-    /// Nightly mode: dated JSON and JUnit reports in DIR, latest.* links, drift summary (not implemented yet)
-    #[arg(long, value_name = "DIR")]
-    pub report_dir: Option<PathBuf>,
+    /// nightly: --report-dir DIR, --keep-days N, --html FILE (documented in `nightly::NightlyArgs`)
+    #[command(flatten)]
+    pub nightly: crate::nightly::NightlyArgs,
 
     /// Print the effective policy as TOML and exit
     #[arg(long)]
@@ -89,6 +94,10 @@ pub struct Cli {
     /// Number of threads running checks (default: one per CPU)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub test_threads: Option<u16>,
+
+    /// nightly: a subcommand instead of the checks (`history DIR`)
+    #[command(subcommand)]
+    pub command: Option<crate::command::Command>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,13 +115,6 @@ pub enum Color {
     Auto,
     Always,
     Never,
-}
-
-impl Cli {
-    /// Flags that belong to issues not done yet: named so that the user gets a clear "not implemented".
-    pub fn unimplemented_flag(&self) -> Option<&'static str> {
-        self.report_dir.is_some().then_some("--report-dir")
-    }
 }
 
 impl From<Format> for libtest_mimic::FormatSetting {
@@ -156,7 +158,6 @@ mod tests {
         assert_eq!(cli.root, PathBuf::from("/"));
         assert_eq!(cli.format, Format::Pretty);
         assert_eq!(cli.color, Color::Auto);
-        assert_eq!(cli.unimplemented_flag(), None);
     }
 
     #[test]
@@ -204,16 +205,6 @@ mod tests {
     #[test]
     fn zero_threads_is_refused() {
         assert!(Cli::try_parse_from(["citadel-check", "--test-threads", "0"]).is_err());
-    }
-
-    #[test]
-    fn flags_of_later_issues_are_named() {
-        assert_eq!(parse(&["--fix"]).unimplemented_flag(), None);
-        assert_eq!(parse(&["--fix", "--dry-run"]).unimplemented_flag(), None);
-        assert_eq!(
-            parse(&["--report-dir", "/x"]).unimplemented_flag(),
-            Some("--report-dir")
-        );
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! here so that tests and benches can reach it.
 
 pub mod app;
+pub mod assets;
 pub mod cli;
+pub mod command;
 pub mod console;
 pub mod fix_mode;
 pub mod harness;
 pub mod host;
 pub mod invocation_error;
+pub mod nightly;
 pub mod policy_source;
 pub mod report;
 pub mod selection;

@@ -144,18 +144,6 @@ fn exit_status_is_0_when_nothing_that_ran_failed() {
 }
 
 #[test]
-fn report_dir_is_not_implemented_yet_and_exits_2() {
-    let output = run(&["--report-dir", "/tmp"]);
-    assert_exit(&output, 2);
-    let first = stderr(&output).lines().next().unwrap_or_default().to_string();
-    assert!(
-        first.contains("--report-dir") && first.contains("not implemented yet"),
-        "{first}"
-    );
-    assert!(stdout(&output).is_empty());
-}
-
-#[test]
 fn dry_run_without_fix_is_a_usage_error() {
     let output = run(&["--dry-run"]);
     assert_exit(&output, 2);

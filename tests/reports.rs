@@ -145,6 +145,7 @@ fn hostile_run() -> RunReport {
             check("scripts", Status::Error, vec![], Some("unreadable: \0\u{1b}[1m]]><&>")),
             check("trim_timer", Status::Skip, vec![], Some("skipped: ]]> \u{1b}")),
         ],
+        drift: None,
     }
 }
 

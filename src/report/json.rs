@@ -47,6 +47,8 @@ struct JsonReport<'a> {
     policy: Policy<'a>,
     summary: Summary,
     checks: Vec<Check<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drift: Option<&'a crate::nightly::drift::Drift>, // nightly
 }
 
 #[derive(Serialize)]
@@ -139,6 +141,7 @@ impl<'a> From<&'a RunReport> for JsonReport<'a> {
                 compliant: summary.compliant,
             },
             checks: run.checks.iter().map(Check::from).collect(),
+            drift: run.drift.as_ref(), // nightly
         }
     }
 }

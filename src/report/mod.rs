@@ -4,6 +4,7 @@
 //! `write` puts the bytes in place (atomically, or on stdout for `-`).
 
 pub mod fix_text;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod plan;
@@ -61,6 +62,8 @@ pub struct RunReport {
     pub policy: PolicyInfo,
     /// One a check, in the order of SPEC §3.
     pub checks: Vec<CheckReport>,
+    /// nightly (--report-dir): what changed since the previous report in the directory.
+    pub drift: Option<crate::nightly::drift::Drift>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +223,7 @@ pub(crate) mod sample {
                     fix: None,
                 },
             ],
+            drift: None,
         }
     }
 }
