@@ -31,11 +31,16 @@ fn e2e_converges_a_fresh_server_in_a_sandbox() {
     // Another run's sandbox (a colleague's) may exist already: only what appears during this one counts.
     let before = leftovers();
 
+    // With E2E_DEB (ci/test sets it to the package it built), the e2e installs the package with `dpkg -i` and
+    // runs the installed binary; else the binary cargo built for this test.
+    let tested: [std::ffi::OsString; 2] = match std::env::var_os("E2E_DEB") {
+        Some(deb) => ["--deb".into(), deb],
+        None => ["--binary".into(), env!("CARGO_BIN_EXE_citadel-check").into()],
+    };
     let status = Command::new("bash")
         .arg(workspace.join("ci/e2e"))
         .arg("run")
-        .arg("--binary")
-        .arg(env!("CARGO_BIN_EXE_citadel-check"))
+        .args(&tested)
         .arg("--artifacts")
         .arg(&artifacts)
         .status()

@@ -192,6 +192,24 @@ sandbox_install_binary() {
     install -m 0755 "$1" "$SANDBOX/usr/local/bin/citadel-check"
 }
 
+# sandbox_install_deb PATH: the package under test, installed with `dpkg -i` as an operator would; its binary
+# is /usr/bin/citadel-check. Prints one summary line (the "package" step).
+sandbox_install_deb() {
+    sandbox_assert_overlay
+    install -m 0644 "$1" "$SANDBOX/tmp/citadel-check.deb"
+    sandbox_run dpkg -i /tmp/citadel-check.deb >"$E2E_ARTIFACTS/step0-dpkg.out" 2>&1 ||
+        e2e_die "dpkg -i $(basename "$1") failed: see $E2E_ARTIFACTS/step0-dpkg.out"
+    local missing=() path
+    for path in /usr/bin/citadel-check /usr/share/man/man1/citadel-check.1.gz \
+        /usr/share/bash-completion/completions/citadel-check /usr/lib/systemd/system/citadel-check-nightly.timer \
+        /etc/cron.d/citadel-check-nightly /etc/citadel/citadel-check.toml.example; do
+        [[ -e $SANDBOX$path ]] || missing+=("$path")
+    done
+    ((${#missing[@]} == 0)) || e2e_die "the installed package lacks: ${missing[*]}"
+    printf 'e2e step 0 package: dpkg -i %s: %s, man page, completions, units, cron file, example policy\n' \
+        "$(basename "$1")" "$(sandbox_run /usr/bin/citadel-check --version 2>&1 | head -n 1)"
+}
+
 # sandbox_write_policy: /etc/citadel/citadel-check.toml pointing both storages at the loop devices. A section
 # that is given must be given whole, so both storage sections are written out in full; everything else is
 # the embedded default.

@@ -28,11 +28,19 @@ readonly STEPS=(
 )
 
 run_steps() {
-    sandbox_install_binary "$E2E_BINARY"
     sandbox_make_fresh
     sandbox_write_policy
     sandbox_refresh_apt
-    e2e_say "testing $(sandbox_run /usr/local/bin/citadel-check --version 2>&1 | head -n 1) ($E2E_BINARY)"
+    # With --deb the steps run the packaged binary, installed by dpkg; else the binary given, as
+    # /usr/local/bin/citadel-check.
+    if [[ -n ${E2E_DEB:-} ]]; then
+        sandbox_install_deb "$E2E_DEB"
+        E2E_CC=/usr/bin/citadel-check
+    else
+        sandbox_install_binary "$E2E_BINARY"
+        E2E_CC=/usr/local/bin/citadel-check
+    fi
+    e2e_say "testing $(sandbox_run "$E2E_CC" --version 2>&1 | head -n 1) (${E2E_DEB:-$E2E_BINARY})"
     local entry number name function failed=()
     for entry in "${STEPS[@]}"; do
         read -r number name function <<<"$entry"
@@ -59,7 +67,7 @@ citadel() {
     shift
     CC_ARGS=$*
     CC_STATUS=0
-    sandbox_run /usr/local/bin/citadel-check --json "$SANDBOX_ARTIFACTS/$CC_TAG.json" \
+    sandbox_run "$E2E_CC" --json "$SANDBOX_ARTIFACTS/$CC_TAG.json" \
         --junit "$SANDBOX_ARTIFACTS/$CC_TAG.xml" "$@" \
         >"$E2E_ARTIFACTS/$CC_TAG.out" 2>"$E2E_ARTIFACTS/$CC_TAG.err" || CC_STATUS=$?
 }
