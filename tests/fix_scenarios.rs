@@ -6,7 +6,7 @@
 //! - each check the scenario's `[fix]` table names ends with that fix status; every other check passes after the
 //!   fix, or, for a check that also reads the running kernel, ends with a `pending` fix saying what it waits for;
 //!   an undeclared refusal fails the scenario and names the fixer that refused (the rules are documented with
-//!   `[fix]` at the top of `tests/common/mod.rs`);
+//!   `[fix]` at the top of `testkit/src/lib.rs`);
 //! - a second `--fix` plans nothing new: every fix `not_needed`, or `pending`/`refused` exactly as the first
 //!   time, and the whole tree (type, mode, owner, size, mtime in ns, link target, content of every entry) is
 //!   identical, the audit log included when nothing was pending or refused.

@@ -4,11 +4,11 @@
 //! `citadel_checks`'s own `testing::compliant`.
 
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use citadel_checks::{Outcome, Policy, System, SystemRoot, CHECKS};
+use citadel_testkit::{copy_tree, fixtures_dir};
 
 use crate::action::Plan;
 use crate::apply::Applier;
@@ -27,19 +27,14 @@ impl Tree {
     /// A fresh copy of `fixtures/compliant/root`.
     pub fn compliant() -> Tree {
         let dir = tempfile::tempdir().expect("temp dir");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/compliant/root");
-        copy_tree(&src, dir.path()).expect("copy the compliant fixture");
+        copy_tree(&fixtures_dir().join("compliant/root"), dir.path()).expect("copy the compliant fixture");
         let root = SystemRoot::new(dir.path());
         Tree { dir, root }
     }
 
     /// Lays the `root/` of the fixture scenario `name` over the tree (what it adds to its base).
     pub fn overlay(&self, name: &str) {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures")
-            .join(name)
-            .join("root");
-        copy_tree(&src, self.dir.path()).expect("overlay the scenario");
+        copy_tree(&fixtures_dir().join(name).join("root"), self.dir.path()).expect("overlay the scenario");
     }
 
     /// Where the system path `abs` is in the tree.
@@ -180,36 +175,4 @@ fn walk(dir: &Path, system: &str, out: &mut Vec<String>) {
             out.push(path);
         }
     }
-}
-
-fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
-    for entry in fs::read_dir(src)? {
-        let entry = entry?;
-        let (from, to) = (entry.path(), dest.join(entry.file_name()));
-        let kind = entry.file_type()?;
-        if entry.file_name() == ".gitkeep" {
-            continue;
-        }
-        if let Ok(existing) = fs::symlink_metadata(&to) {
-            if !(existing.is_dir() && kind.is_dir()) {
-                if existing.is_dir() {
-                    fs::remove_dir_all(&to)?;
-                } else {
-                    fs::remove_file(&to)?;
-                }
-            }
-        }
-        if kind.is_symlink() {
-            symlink(fs::read_link(&from)?, &to)?;
-        } else if kind.is_dir() {
-            fs::create_dir_all(&to)?;
-            fs::set_permissions(&to, fs::Permissions::from_mode(0o755))?;
-            copy_tree(&from, &to)?;
-        } else {
-            fs::copy(&from, &to)?;
-            let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
-            fs::set_permissions(&to, fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }))?;
-        }
-    }
-    Ok(())
 }

@@ -1,13 +1,11 @@
-//! The storage fixers on every fixture scenario that fails one of their checks: materialized as
-//! `tests/common/mod.rs` (at the workspace root) lays scenarios out, then fixed under the tree's root with the
+//! The storage fixers on every fixture scenario that fails one of their checks: materialized by `citadel_testkit`
+//! (as the workspace's scenario tests lay scenarios out), then fixed under the tree's root with the
 //! real apply layer, in fix order. Under a root that is not `/` the kernel parts (mount, remount, sysfs) are
 //! pending; the file-level parts (the fstab entry and its options, the udev rules) must be right afterwards, and
 //! each fix must be fixed, pending or refused with a reason, never failed.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use citadel_checks::{Finding, Outcome, Policy, System, SystemRoot, CHECKS};
@@ -16,6 +14,7 @@ use citadel_fixers::fix::{self, FixReport};
 use citadel_fixers::fixers::by_id;
 use citadel_fixers::host::RealHost;
 use citadel_fixers::lock;
+use citadel_testkit::{fixtures_dir, is_root, load_scenario, materialize, scenario_names};
 
 /// The checks these fixers fix, in fix order.
 const STORAGE_CHECKS: [&str; 3] = ["storage_mounts", "mount_options", "io_schedulers"];
@@ -47,106 +46,15 @@ const REFUSED: &[(&str, &str, &str)] = &[
     ("models-not-mounted", "mount_options", "fix storage_mounts first"),
 ];
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
-
-fn scenario(name: &str) -> toml::Table {
-    let path = fixtures_dir().join(name).join("scenario.toml");
-    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.parse().unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn strings(table: &toml::Table, key: &str) -> Vec<String> {
-    table
-        .get(key)
-        .and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-        .unwrap_or_default()
-}
-
-/// Lays the scenario's tree out in `dest`: its base first, then its own `root/`, then remove, chmod, chown.
-fn materialize(name: &str, dest: &Path) -> toml::Table {
-    let table = scenario(name);
-    if let Some(base) = table.get("base").and_then(|b| b.as_str()) {
-        materialize(base, dest);
-    }
-    let overlay = fixtures_dir().join(name).join("root");
-    if overlay.is_dir() {
-        copy_tree(&overlay, dest).unwrap();
-    }
-    for rel in strings(&table, "remove") {
-        let path = dest.join(&rel);
-        if fs::symlink_metadata(&path).unwrap().is_dir() {
-            fs::remove_dir_all(&path).unwrap();
-        } else {
-            fs::remove_file(&path).unwrap();
-        }
-    }
-    let entries = |key: &str| table.get(key).and_then(|v| v.as_array()).cloned().unwrap_or_default();
-    for chmod in entries("chmod") {
-        let mode = u32::from_str_radix(chmod["mode"].as_str().unwrap(), 8).unwrap();
-        let path = dest.join(chmod["path"].as_str().unwrap());
-        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
-    }
-    for chown in entries("chown") {
-        let id = |k: &str| chown[k].as_integer().map(|i| i as u32);
-        let path = dest.join(chown["path"].as_str().unwrap());
-        std::os::unix::fs::lchown(path, id("uid"), id("gid")).unwrap();
-    }
-    table
-}
-
-fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
-    let mut entries: Vec<_> = fs::read_dir(src)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let (from, to) = (entry.path(), dest.join(entry.file_name()));
-        let kind = entry.file_type()?;
-        if entry.file_name() == ".gitkeep" {
-            continue;
-        }
-        if let Ok(existing) = fs::symlink_metadata(&to) {
-            if !(existing.is_dir() && kind.is_dir()) {
-                if existing.is_dir() {
-                    fs::remove_dir_all(&to)?;
-                } else {
-                    fs::remove_file(&to)?;
-                }
-            }
-        }
-        if kind.is_symlink() {
-            symlink(fs::read_link(&from)?, &to)?;
-        } else if kind.is_dir() {
-            fs::create_dir_all(&to)?;
-            fs::set_permissions(&to, fs::Permissions::from_mode(0o755))?;
-            copy_tree(&from, &to)?;
-        } else {
-            fs::copy(&from, &to)?;
-            let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
-            fs::set_permissions(&to, fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }))?;
-        }
-    }
-    Ok(())
-}
-
 /// The scenarios whose `[expect]` fails one of the storage checks, with those checks.
 fn storage_scenarios() -> Vec<(String, Vec<&'static str>)> {
-    let mut names: Vec<String> = fs::read_dir(fixtures_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("scenario.toml").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    scenario_names()
         .into_iter()
         .filter_map(|name| {
-            let table = scenario(&name);
-            let expect = table.get("expect")?.as_table()?.clone();
+            let scenario = load_scenario(&name).unwrap_or_else(|e| panic!("{e}"));
             let failing: Vec<&str> = STORAGE_CHECKS
                 .into_iter()
-                .filter(|id| expect.get(*id).and_then(|v| v.as_str()) != Some("pass"))
+                .filter(|id| scenario.expect.get(*id).map(String::as_str) != Some("pass"))
                 .collect();
             (!failing.is_empty()).then_some((name, failing))
         })
@@ -188,7 +96,7 @@ fn run_fixes(root: &SystemRoot, policy: &Policy) -> BTreeMap<&'static str, (FixR
 
 #[test]
 fn storage_fixes_make_the_files_right_in_every_failing_scenario() {
-    if !nix::unistd::geteuid().is_root() {
+    if !is_root() {
         eprintln!("SKIPPED: scenario trees need files owned by root");
         return;
     }
@@ -202,8 +110,8 @@ fn storage_fixes_make_the_files_right_in_every_failing_scenario() {
     let mut problems = Vec::new();
     for (name, failing) in &scenarios {
         let dir = tempfile::tempdir().unwrap();
-        let table = materialize(name, dir.path());
-        let policy = match table.get("policy").and_then(|p| p.as_str()) {
+        let scenario = materialize(name, dir.path()).unwrap_or_else(|e| panic!("materializing {name}: {e}"));
+        let policy = match &scenario.policy {
             Some(file) => Policy::read(&fixtures_dir().join(name).join(file)).unwrap(),
             None => Policy::embedded(),
         };

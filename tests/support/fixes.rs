@@ -1,5 +1,5 @@
 //! Running `citadel-check --fix` on a tree, and judging its report: what a fix run must end with (the rules are
-//! documented with `[fix]` at the top of `tests/common/mod.rs`).
+//! documented with `[fix]` at the top of `testkit/src/lib.rs`).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;

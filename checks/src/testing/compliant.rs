@@ -1,9 +1,12 @@
 //! Test support: the compliant fixture tree copied into a temporary directory, to be changed by a test and
-//! checked through a `System`, the way `tests/common` materializes scenarios for the binary.
+//! checked through a `System`. The copy is `citadel_testkit`'s, the one that materializes scenarios for the binary.
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+pub use citadel_testkit::is_root;
+use citadel_testkit::{copy_tree, fixtures_dir};
 
 use crate::root::SystemRoot;
 use crate::view::System;
@@ -16,8 +19,7 @@ impl Tree {
     /// A fresh copy of `fixtures/compliant/root`.
     pub fn compliant() -> Tree {
         let dir = tempfile::tempdir().expect("temp dir");
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/compliant/root");
-        copy_tree(&src, dir.path()).expect("copy the compliant fixture");
+        copy_tree(&fixtures_dir().join("compliant/root"), dir.path()).expect("copy the compliant fixture");
         Tree { dir }
     }
 
@@ -61,31 +63,4 @@ impl Tree {
         }
         symlink(target, path).unwrap();
     }
-}
-
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
-    for entry in fs::read_dir(src)? {
-        let entry = entry?;
-        let (from, to) = (entry.path(), dest.join(entry.file_name()));
-        let kind = entry.file_type()?;
-        if entry.file_name() == ".gitkeep" {
-            continue;
-        }
-        if kind.is_symlink() {
-            symlink(fs::read_link(&from)?, &to)?;
-        } else if kind.is_dir() {
-            fs::create_dir_all(&to)?;
-            fs::set_permissions(&to, fs::Permissions::from_mode(0o755))?;
-            copy_tree(&from, &to)?;
-        } else {
-            fs::copy(&from, &to)?;
-            let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
-            fs::set_permissions(&to, fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }))?;
-        }
-    }
-    Ok(())
 }

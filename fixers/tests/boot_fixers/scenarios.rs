@@ -64,7 +64,7 @@ fn expected(scenario: &str, check: &str) -> Option<FixStatus> {
 fn the_table_covers_every_scenario_that_breaks_a_boot_check() {
     let mut breaking = BTreeSet::new();
     for name in scenario_names() {
-        let scenario = load_scenario(&name);
+        let scenario = load_scenario(&name).unwrap_or_else(|e| panic!("{e}"));
         for check in BOOT_CHECKS {
             if scenario.expect.get(check).map(String::as_str) != Some("pass") {
                 breaking.insert((name.clone(), check.to_string()));

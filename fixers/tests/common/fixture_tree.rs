@@ -1,13 +1,11 @@
 //! Fixture trees to plan and fix on: the compliant fixture copied into a temporary directory, or a scenario
-//! materialized the way the workspace's `tests/common/mod.rs` does it (base first, then the scenario's `root/`
-//! overlay, then `remove`, `chmod`, `chown`). Git keeps neither owners, nor modes other than the x bit, nor empty
-//! directories: files become 0644 (0755 when executable in git), directories 0755, `.gitkeep` files are skipped.
+//! materialized by `citadel_testkit` (base first, then the scenario's `root/` overlay, then `remove`, `chmod`,
+//! `chown`; modes normalized, `.gitkeep` files skipped), with the policy it names.
 //!
 //! Shared by the fixer test crates (`layout_fixers`, `boot_fixers`) as their `tree` module:
 //! `#[path = "../common/fixture_tree.rs"] mod tree;`.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -20,59 +18,8 @@ use citadel_fixers::fix::{fix, FixReport};
 use citadel_fixers::fixers::by_id;
 use citadel_fixers::host::RealHost;
 use citadel_fixers::lock;
-use serde::Deserialize;
-
-pub fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
-
-pub fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// The parts of a `scenario.toml` these tests read.
-#[derive(Debug, Deserialize)]
-pub struct Scenario {
-    pub base: Option<String>,
-    pub policy: Option<String>,
-    #[serde(default)]
-    pub remove: Vec<String>,
-    #[serde(default)]
-    pub chmod: Vec<Chmod>,
-    #[serde(default)]
-    pub chown: Vec<Chown>,
-    pub expect: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Chmod {
-    pub path: String,
-    pub mode: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Chown {
-    pub path: String,
-    pub uid: u32,
-    pub gid: u32,
-}
-
-pub fn scenario_names() -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(fixtures_dir())
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.path().join("scenario.toml").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-pub fn load_scenario(name: &str) -> Scenario {
-    let path = fixtures_dir().join(name).join("scenario.toml");
-    let text = fs::read_to_string(&path).unwrap();
-    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use citadel_testkit::materialize;
+pub use citadel_testkit::{fixtures_dir, is_root, load_scenario, scenario_names, Scenario};
 
 pub struct Tree {
     pub dir: tempfile::TempDir,
@@ -89,7 +36,7 @@ impl Tree {
     /// The scenario's tree, with its policy.
     pub fn scenario(name: &str) -> (Tree, Scenario) {
         let dir = tempfile::tempdir().unwrap();
-        let scenario = materialize(name, dir.path());
+        let scenario = materialize(name, dir.path()).unwrap_or_else(|e| panic!("materializing {name}: {e}"));
         let policy = match &scenario.policy {
             Some(file) => Policy::read(&fixtures_dir().join(name).join(file)).unwrap(),
             None => Policy::embedded(),
@@ -234,65 +181,4 @@ fn walk(dir: &Path, rel: &Path, visit: &mut dyn FnMut(&Path, &Path)) {
             walk(&entry.path(), &rel, visit);
         }
     }
-}
-
-/// Lays the scenario's tree out in `dest`: its base's first, then its own overlay and changes.
-fn materialize(name: &str, dest: &Path) -> Scenario {
-    let scenario = load_scenario(name);
-    if let Some(base) = &scenario.base {
-        materialize(base, dest);
-    }
-    let overlay = fixtures_dir().join(name).join("root");
-    if overlay.is_dir() {
-        copy_tree(&overlay, dest).unwrap();
-    }
-    for rel in &scenario.remove {
-        let path = dest.join(rel);
-        if fs::symlink_metadata(&path).unwrap().is_dir() {
-            fs::remove_dir_all(&path).unwrap();
-        } else {
-            fs::remove_file(&path).unwrap();
-        }
-    }
-    for chmod in &scenario.chmod {
-        let mode = u32::from_str_radix(&chmod.mode, 8).unwrap();
-        fs::set_permissions(dest.join(&chmod.path), fs::Permissions::from_mode(mode)).unwrap();
-    }
-    for chown in &scenario.chown {
-        std::os::unix::fs::lchown(dest.join(&chown.path), Some(chown.uid), Some(chown.gid)).unwrap();
-    }
-    scenario
-}
-
-/// Copies `src` over `dest`: an entry of another kind in the way is replaced; modes are normalized.
-fn copy_tree(src: &Path, dest: &Path) -> std::io::Result<()> {
-    for entry in fs::read_dir(src)? {
-        let entry = entry?;
-        let (from, to) = (entry.path(), dest.join(entry.file_name()));
-        let kind = entry.file_type()?;
-        if entry.file_name() == ".gitkeep" {
-            continue;
-        }
-        if let Ok(existing) = fs::symlink_metadata(&to) {
-            if !(existing.is_dir() && kind.is_dir()) {
-                if existing.is_dir() {
-                    fs::remove_dir_all(&to)?;
-                } else {
-                    fs::remove_file(&to)?;
-                }
-            }
-        }
-        if kind.is_symlink() {
-            symlink(fs::read_link(&from)?, &to)?;
-        } else if kind.is_dir() {
-            fs::create_dir_all(&to)?;
-            fs::set_permissions(&to, fs::Permissions::from_mode(0o755))?;
-            copy_tree(&from, &to)?;
-        } else {
-            fs::copy(&from, &to)?;
-            let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
-            fs::set_permissions(&to, fs::Permissions::from_mode(if executable { 0o755 } else { 0o644 }))?;
-        }
-    }
-    Ok(())
 }
