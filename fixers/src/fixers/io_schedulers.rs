@@ -41,15 +41,7 @@ const HEADER: &str = "# Managed by citadel-check: I/O schedulers for the Citadel
 const UDEV_CONTROL: &str = "/run/udev/control";
 
 pub fn plan(policy: &Policy, system: &System) -> Plan {
-    plan_or_error(policy, system).unwrap_or_else(|e| {
-        let mut plan = Plan::new();
-        plan.refuse(
-            e.path.display().to_string(),
-            format!("cannot read what the fix needs: {e}"),
-            "run citadel-check --fix as root, or fix the file's permissions, then run it again",
-        );
-        plan
-    })
+    support::plan_or_refuse(plan_or_error(policy, system))
 }
 
 /// A whole disk and the scheduler the policy wants for it.

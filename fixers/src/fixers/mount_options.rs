@@ -25,6 +25,7 @@ use citadel_checks::mountopts::{unmet_fstab, unmet_live};
 use citadel_checks::policy::Storage;
 use citadel_checks::{FactError, Policy, System, SystemRoot};
 
+use super::support;
 use crate::action::{Action, Plan, Refusal, Validation};
 use crate::fstab_edit::{FstabText, RawOptions, OPTIONS};
 
@@ -56,25 +57,13 @@ const VFS_LIVE: &[&str] = &[
 const EXT4_LIVE: &[&str] = &["barrier", "nobarrier"];
 
 pub fn plan(policy: &Policy, system: &System) -> Plan {
-    plan_or_error(policy, system).unwrap_or_else(|e| {
-        let mut plan = Plan::new();
-        plan.refuse(
-            e.path.display().to_string(),
-            format!("cannot read what the fix needs: {e}"),
-            "run citadel-check --fix as root, or fix the file's permissions, then run it again",
-        );
-        plan
-    })
+    support::plan_or_refuse(plan_or_error(policy, system))
 }
 
 fn plan_or_error(policy: &Policy, system: &System) -> Result<Plan, FactError> {
     let root = system.root();
     let mounts = system.mounts()?;
-    let current = match root.read(FSTAB_PATH) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => return Err(e),
-    };
+    let current = support::current_fstab(system)?;
     let mut text = FstabText::new(current.as_deref().unwrap_or_default());
     let fstab = text.parse();
     let mut plan = Plan::new();

@@ -117,6 +117,29 @@ pub fn create_missing_parents(plan: &mut Plan, system: &System, path: &Path) {
     }
 }
 
+/// The plan of a planner that needs facts it may not be able to read: an unreadable fact (permission denied, an
+/// I/O error) ends it as one refusal that says so, never as a guess.
+pub fn plan_or_refuse(planned: Result<Plan, FactError>) -> Plan {
+    planned.unwrap_or_else(|e| {
+        let mut plan = Plan::new();
+        plan.refuse(
+            e.path.display().to_string(),
+            format!("cannot read what the fix needs: {e}"),
+            "run citadel-check --fix as root, or fix the file's permissions, then run it again",
+        );
+        plan
+    })
+}
+
+/// `/etc/fstab` as bytes, `None` when there is none (a new file is written then).
+pub fn current_fstab(system: &System) -> Result<Option<Vec<u8>>, FactError> {
+    match system.root().read(citadel_checks::fstab::FSTAB_PATH) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A refusal for something another fix makes first: `fix` is its check id.
 pub fn waits_for(plan: &mut Plan, subject: &Path, why: String, fix: &str) {
     plan.refuse(
