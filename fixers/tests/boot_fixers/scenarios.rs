@@ -3,13 +3,11 @@
 //! left. A check the scenario breaks ends as the table says; one it does not break plans nothing; and after the
 //! fix nothing is planned again but what waits for the running system.
 
-use std::collections::BTreeSet;
-
 use citadel_checks::Outcome;
 use citadel_fixers::action::Action;
 use citadel_fixers::fix::FixStatus;
 
-use crate::tree::{is_root, load_scenario, scenario_names, Tree};
+use crate::tree::{assert_table_covers_every_breaking_scenario, expected_fix, is_root, scenario_names, Tree};
 
 use FixStatus::{Fixed, NotNeeded, Pending, Refused};
 
@@ -54,28 +52,12 @@ const EXPECTED: &[(&str, &str, FixStatus)] = &[
 ];
 
 fn expected(scenario: &str, check: &str) -> Option<FixStatus> {
-    EXPECTED
-        .iter()
-        .find(|(s, c, _)| *s == scenario && *c == check)
-        .map(|(_, _, status)| *status)
+    expected_fix(EXPECTED, scenario, check)
 }
 
 #[test]
 fn the_table_covers_every_scenario_that_breaks_a_boot_check() {
-    let mut breaking = BTreeSet::new();
-    for name in scenario_names() {
-        let scenario = load_scenario(&name).unwrap_or_else(|e| panic!("{e}"));
-        for check in BOOT_CHECKS {
-            if scenario.expect.get(check).map(String::as_str) != Some("pass") {
-                breaking.insert((name.clone(), check.to_string()));
-            }
-        }
-    }
-    let table: BTreeSet<(String, String)> = EXPECTED
-        .iter()
-        .map(|(s, c, _)| (s.to_string(), c.to_string()))
-        .collect();
-    assert_eq!(table, breaking);
+    assert_table_covers_every_breaking_scenario(EXPECTED, &BOOT_CHECKS);
 }
 
 #[test]

@@ -182,3 +182,31 @@ fn walk(dir: &Path, rel: &Path, visit: &mut dyn FnMut(&Path, &Path)) {
         }
     }
 }
+
+/// A scenario table: (scenario, check, the fix status `--fix` must end with) for every check it breaks.
+pub type FixTable = [(&'static str, &'static str, citadel_fixers::fix::FixStatus)];
+
+/// The fix status `table` wants for `check` in `scenario`, if the scenario breaks it.
+pub fn expected_fix(table: &FixTable, scenario: &str, check: &str) -> Option<citadel_fixers::fix::FixStatus> {
+    table
+        .iter()
+        .find(|(s, c, _)| *s == scenario && *c == check)
+        .map(|(_, _, status)| *status)
+}
+
+/// Asserts that `table` names exactly the (scenario, check) pairs among `checks` that some fixture breaks, so
+/// that a new scenario cannot go untested.
+pub fn assert_table_covers_every_breaking_scenario(table: &FixTable, checks: &[&str]) {
+    let mut breaking = std::collections::BTreeSet::new();
+    for name in scenario_names() {
+        let scenario = load_scenario(&name).unwrap_or_else(|e| panic!("{e}"));
+        for check in checks {
+            if scenario.expect.get(*check).map(String::as_str) != Some("pass") {
+                breaking.insert((name.clone(), check.to_string()));
+            }
+        }
+    }
+    let named: std::collections::BTreeSet<(String, String)> =
+        table.iter().map(|(s, c, _)| (s.to_string(), c.to_string())).collect();
+    assert_eq!(named, breaking);
+}
